@@ -1,0 +1,3 @@
+from spendlane.cli import main
+
+main()

@@ -1,0 +1,6 @@
+import click
+
+
+@click.group(invoke_without_command=True)
+def main() -> None:
+    """spendlane."""
