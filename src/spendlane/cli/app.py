@@ -1,6 +1,203 @@
+"""The `spendlane` command. Thin: parse options, call the core, render.
+
+Heavy imports (rich, genai-prices) happen inside commands, so `--json` runs and warm runs
+start fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+
+from spendlane.sources import LOG_SOURCES, SOURCE_ALIASES
+
+SOURCE_CHOICE = click.Choice(["all", *SOURCE_ALIASES], case_sensitive=False)
+COST_MODES = click.Choice(["auto", "calculate", "display"], case_sensitive=False)
+
+
+class Context:
+    """What every command shares: where the ledger is."""
+
+    def __init__(self, db: Path | None) -> None:
+        self.db = db
+
+    def ledger(self) -> Any:
+        from spendlane.ledger import LedgerError, SqliteLedger
+        from spendlane.paths import default_ledger_path
+
+        try:
+            return SqliteLedger(self.db or default_ledger_path())
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _sources(choice: str) -> list[str]:
+    return list(LOG_SOURCES) if choice.lower() == "all" else [SOURCE_ALIASES[choice.lower()]]
+
+
+def _ingest(ledger: Any, sources: list[str], quiet: bool) -> Any:
+    """Ingest with a progress bar when on a terminal and the work is long."""
+    from spendlane.ingest import ingest
+    from spendlane.paths import config_dir
+    from spendlane.pricing.overrides import load_overrides
+    from spendlane.tomlconfig import ConfigError
+
+    try:
+        overrides = load_overrides(config_dir() / "prices.toml")
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if quiet or not sys.stderr.isatty():
+        return ingest(ledger, sources=sources, overrides=overrides)
+    from spendlane.cli.render import IngestProgress
+
+    with IngestProgress() as progress:
+        return ingest(ledger, sources=sources, overrides=overrides, progress=progress.update)
 
 
 @click.group(invoke_without_command=True)
-def main() -> None:
-    """spendlane."""
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SPENDLANE_DB",
+    help="Ledger file (default: $SPENDLANE_HOME/ledger.sqlite3 or the platform data dir).",
+)
+@click.version_option(package_name="spendlane")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None) -> None:
+    """What every AI coding agent call costs, from a durable ledger.
+
+    With no command: bring new Claude Code and Codex usage into the ledger and show this
+    month's days, today's and this month's cost.
+    """
+    ctx.obj = Context(db)
+    if ctx.invoked_subcommand is None:
+        _overview(ctx.obj)
+
+
+def _overview(context: Context) -> None:
+    from spendlane.cli import render
+    from spendlane.periods import local_zone
+    from spendlane.reports.daily import daily_report
+
+    with context.ledger() as ledger:
+        stats = _ingest(ledger, list(LOG_SOURCES), quiet=False)
+        if stats.files_seen == 0 and _ledger_empty(ledger):
+            render.no_logs_found(stats)
+            return
+        zone = local_zone(None)
+        today = dt.datetime.now(zone).date()
+        report = daily_report(ledger, zone=zone, since=today.replace(day=1), until=today)
+        render.overview(report, today, stats)
+
+
+def _ledger_empty(ledger: Any) -> bool:
+    return ledger.connection.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None
+
+
+@main.command("ingest")
+@click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.pass_obj
+def ingest_command(context: Context, source: str, as_json: bool) -> None:
+    """Bring new model calls from the local logs into the ledger, and say what was done."""
+    from spendlane.cli import render
+
+    with context.ledger() as ledger:
+        report = _ingest(ledger, _sources(source), quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(render.ingest_json(report), indent=2))
+    else:
+        render.ingest_summary(report)
+
+
+@main.command("daily")
+@click.option("-s", "--since", help="First day (YYYY-MM-DD or YYYYMMDD), inclusive.")
+@click.option("-u", "--until", help="Last day (YYYY-MM-DD or YYYYMMDD), inclusive.")
+@click.option("-z", "--timezone", "timezone", help="IANA time zone for days (default: local).")
+@click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True)
+@click.option("-b", "--breakdown", is_flag=True, help="A row per model under each day.")
+@click.option("-j", "--json", "as_json", is_flag=True, help="JSON in ccusage's shape.")
+@click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto", show_default=True,
+              help="auto: agent-reported cost when present, else computed.")  # fmt: skip
+@click.option("-o", "--order", type=click.Choice(["asc", "desc"]), default="asc")
+@click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
+@click.pass_obj
+def daily_command(
+    context: Context,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    source: str,
+    breakdown: bool,
+    as_json: bool,
+    cost_mode: str,
+    order: str,
+    no_ingest: bool,
+) -> None:
+    """Tokens and cost per day (and per model)."""
+    from spendlane.cli import render
+    from spendlane.periods import PeriodError, local_zone, parse_date
+    from spendlane.reports.daily import CostMode, daily_report
+
+    try:
+        zone = local_zone(timezone)
+        first = parse_date(since, "--since") if since else None
+        last = parse_date(until, "--until") if until else None
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from None
+    sources = _sources(source)
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, sources, quiet=as_json)
+        report = daily_report(
+            ledger, zone=zone, since=first, until=last, sources=sources,
+            cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
+        )  # fmt: skip
+    if as_json:
+        from spendlane.reports.render_json import daily_json
+
+        click.echo(json.dumps(daily_json(report), indent=2))
+    else:
+        render.daily_table(report, breakdown=breakdown)
+
+
+@main.command("demo")
+@click.option("--keep", is_flag=True, help="Keep the sample folder and print where it is.")
+def demo_command(keep: bool) -> None:
+    """Write a week of realistic sample logs to a temp folder and report on them."""
+    import tempfile
+
+    from spendlane.cli import render
+    from spendlane.demo import write_demo_logs
+    from spendlane.ingest import ingest
+    from spendlane.ledger import SqliteLedger
+    from spendlane.periods import local_zone
+    from spendlane.reports.daily import daily_report
+    from spendlane.sources import claude_code, codex
+
+    folder = Path(tempfile.mkdtemp(prefix="spendlane-demo-"))
+    zone = local_zone(None)
+    now = dt.datetime.now(zone)
+    claude_root, codex_root = write_demo_logs(folder, now)
+    with SqliteLedger(folder / "ledger.sqlite3") as ledger:
+        stats = ingest(
+            ledger, roots={claude_code.SOURCE: [claude_root], codex.SOURCE: [codex_root]}
+        )
+        report = daily_report(ledger, zone=zone, since=(now - dt.timedelta(days=7)).date())
+    render.ingest_summary(stats)
+    render.daily_table(report, breakdown=True)
+    if keep:
+        click.echo(f"Sample logs and ledger kept in {folder}")
+        click.echo(
+            f"Try: CLAUDE_CONFIG_DIR={claude_root} CODEX_HOME={codex_root} "
+            f"spendlane --db {folder / 'ledger.sqlite3'} daily"
+        )
+    else:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)

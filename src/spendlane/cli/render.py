@@ -1,0 +1,169 @@
+"""Terminal rendering with rich: tables, the ingest summary, the progress bar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from spendlane.events import nano_to_usd
+from spendlane.ingest import IngestReport
+from spendlane.reports.daily import DailyReport, Tally
+from spendlane.sources import LOG_SOURCES
+
+console = Console()
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+
+
+def usd(nano: int) -> str:
+    return f"${nano_to_usd(nano):,.2f}"
+
+
+def tokens(n: int) -> str:
+    return f"{n:,}"
+
+
+class IngestProgress:
+    """A progress bar on stderr, shown only when there is a lot to read."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> IngestProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self._progress is None:
+            if total < PROGRESS_MIN_BYTES:
+                return
+            self._progress = Progress(
+                "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            self._progress.start()
+            self._task = self._progress.add_task("Reading agent logs", total=total)
+        self._progress.update(self._task, completed=done)
+
+
+def ingest_json(report: IngestReport) -> dict[str, Any]:
+    return {
+        "sources": {
+            name: {
+                "roots": s.roots,
+                "filesSeen": s.files_seen,
+                "filesRead": s.files_read,
+                "filesReread": s.files_reset,
+                "filesVanished": s.files_vanished,
+                "bytesRead": s.bytes_read,
+                "newEvents": s.new_events,
+                "replacedByLargerCopy": s.replaced,
+                "duplicates": s.duplicates,
+                "malformedLines": s.malformed_lines,
+                "unpricedEvents": s.unpriced_events,
+                "limitNotices": s.limit_notices,
+                "rateLimitReadings": s.rate_limit_readings,
+            }
+            for name, s in report.sources.items()
+        },
+        "unpricedModels": sorted(report.unpriced_models),
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def ingest_summary(report: IngestReport) -> None:
+    for name, s in report.sources.items():
+        label = LOG_SOURCES[name].label
+        line = (
+            f"{label}: {s.files_seen} files, {s.files_read} read ({s.bytes_read:,} bytes), "
+            f"{s.new_events} new events, {s.duplicates} duplicates"
+        )
+        if s.malformed_lines:
+            line += f", [yellow]{s.malformed_lines} malformed lines skipped[/]"
+        if s.unpriced_events:
+            line += f", [yellow]{s.unpriced_events} unpriced[/]"
+        if s.files_vanished:
+            line += f", {s.files_vanished} files vanished while reading"
+        console.print(line, highlight=False)
+    if report.unpriced_models:
+        models = ", ".join(sorted(report.unpriced_models))
+        console.print(
+            f"[yellow]No price known for: {models}[/] - add them to prices.toml "
+            "(see docs/pricing.md); their tokens are counted, their cost is not guessed."
+        )
+
+
+def no_logs_found(report: IngestReport) -> None:
+    console.print("[bold]No agent logs found.[/] Looked in:")
+    for name, s in report.sources.items():
+        for root in s.roots:
+            console.print(f"  {LOG_SOURCES[name].label}: {root}", highlight=False)
+    console.print(
+        "Set CLAUDE_CONFIG_DIR or CODEX_HOME if your logs live elsewhere, "
+        "or run [bold]spendlane demo[/] to see a report on realistic sample logs."
+    )
+
+
+def _tally_cells(t: Tally) -> list[str]:
+    return [
+        tokens(t.input_tokens),
+        tokens(t.output_tokens),
+        tokens(t.cache_creation_tokens),
+        tokens(t.cache_read_tokens),
+        tokens(t.total_tokens),
+        usd(t.cost_nano) + ("*" if t.unpriced_events else ""),
+    ]
+
+
+def daily_table(report: DailyReport, *, breakdown: bool) -> None:
+    table = Table(title=f"Daily usage ({report.zone}, cost: {report.cost_mode})")
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Models", no_wrap=True)
+    for name in ("Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"):
+        table.add_column(name, justify="right")
+    for day in report.days:
+        models = sorted(day.models, key=lambda m: -day.models[m].cost_nano)
+        table.add_row(day.date.isoformat(), "\n".join(f"- {_short(m)}" for m in models),
+                      *_tally_cells(day.total))  # fmt: skip
+        if breakdown:
+            for model in models:
+                table.add_row("", f"  └ {_short(model)}", *_tally_cells(day.models[model]), style="dim")
+    table.add_section()
+    table.add_row("Total", "", *_tally_cells(report.total), style="bold")
+    console.print(table)
+    _unpriced_note(report)
+
+
+def _unpriced_note(report: DailyReport) -> None:
+    if report.unpriced:
+        console.print("[yellow]* not included: no price known for[/]")
+        for u in report.unpriced:
+            console.print(
+                f"  {u.model} ({u.source}): {u.events} calls, {u.tokens:,} tokens", highlight=False
+            )
+
+
+def overview(report: DailyReport, today: dt.date, ingest: IngestReport) -> None:
+    daily_table(report, breakdown=False)
+    today_nano = sum(d.total.cost_nano for d in report.days if d.date == today)
+    console.print(
+        f"[bold]Today[/] {usd(today_nano)}   [bold]This month[/] {usd(report.total.cost_nano)}"
+        f"   ({ingest.new_events} new calls read in {ingest.seconds:.2f} s)",
+        highlight=False,
+    )
+
+
+def _short(model: str) -> str:
+    """claude-sonnet-4-5-20250929 -> sonnet-4-5, as ccusage shows them."""
+    name = model.removeprefix("claude-")
+    parts = name.split("-")
+    if parts and len(parts[-1]) == 8 and parts[-1].isdigit():
+        parts = parts[:-1]
+    return "-".join(parts)

@@ -1,0 +1,128 @@
+"""The usage event: the one currency inside the house.
+
+Every model call, whatever source it came from, becomes one `UsageEvent`. Token counts never
+overlap (input is uncached input only; cache writes and reads are separate; reasoning is a part
+of output, kept separately only so it can be shown and priced where a model prices it apart).
+Money is integer nano-USD; floats appear only at the edges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+import msgspec
+
+NANO_PER_USD = 1_000_000_000
+
+
+class CostBasis(StrEnum):
+    """How an event's cost was arrived at, so reports can say how far to trust it."""
+
+    COMPUTED = "computed"  # priced from the model's published rates
+    ESTIMATED = "estimated"  # priced, but the model was inferred (e.g. absent in a Codex rollout)
+    UNPRICED = "unpriced"  # no rates known: counted, listed, never silently $0
+
+
+class UsageEvent(msgspec.Struct, kw_only=True):
+    """One model call.
+
+    `key` is stable across re-reads and machines, so inserting is idempotent.
+    `cost_nano` is our computed cost (None when unpriced); `reported_cost_nano` is what the
+    agent itself reported, when it did.
+    """
+
+    key: str
+    ts_ms: int
+    source: str
+    provider: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    web_search_requests: int = 0
+    speed: str | None = None
+    model_estimated: bool = False
+    reported_cost_nano: int | None = None
+    cost_nano: int | None = None
+    cost_basis: str = CostBasis.UNPRICED
+    session_id: str | None = None
+    project: str | None = None
+    project_dir: str | None = None
+    agent_id: str | None = None
+    is_sidechain: bool = False
+    git_branch: str | None = None
+    version: str | None = None
+    machine: str | None = None
+    agent: str | None = None
+    task_id: str | None = None
+    task_type: str | None = None
+    skill: str | None = None
+    account: str | None = None
+    lane: str | None = None
+    auth_mode: str | None = None
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """All tokens of the call; the figure duplicates are compared on."""
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+            + self.cache_read_tokens
+        )
+
+
+def key_id(key: str) -> int:
+    """A signed 63-bit id for a stable key: the ledger's integer primary key.
+
+    An integer key keeps the primary index small and inserts fast; at 10 million events the
+    chance of any collision is about 1 in 100,000.
+    """
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+class LimitNotice(msgspec.Struct, kw_only=True):
+    """A usage-limit message seen in a log: when a subscription window resets."""
+
+    ts_ms: int
+    source: str
+    reset_at_ms: int | None
+    text: str
+    session_id: str | None = None
+
+
+class RateLimitReading(msgspec.Struct, kw_only=True):
+    """One reading of a provider's subscription window (Codex `rate_limits`)."""
+
+    ts_ms: int
+    source: str
+    window: str  # "primary" | "secondary"
+    used_percent: float
+    window_minutes: int | None
+    resets_at_ms: int | None
+    session_id: str | None = None
+
+
+def usd_to_nano(usd: float) -> int:
+    """Round a reported dollar amount to whole nano-USD (half to even), exactly.
+
+    Going through the float's shortest decimal repr avoids binary-float error: 0.1 USD is
+    100,000,000 nano-USD, not 100,000,000.00000001.
+    """
+    exact = Decimal(repr(float(usd))) * NANO_PER_USD
+    return int(exact.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def nano_to_usd(nano: int) -> float:
+    return nano / NANO_PER_USD

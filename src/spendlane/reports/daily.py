@@ -1,0 +1,163 @@
+"""Tokens and cost per local day, per model: `spendlane daily`.
+
+Reads the quarter-hour rollup, never the events, so a year of heavy use reports in
+milliseconds. The JSON keeps ccusage's field names so scripts written for it keep working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from spendlane.ledger import SqliteLedger
+from spendlane.periods import BUCKET_MS, BucketDates, day_start_ms
+
+
+class CostMode(StrEnum):
+    """Which cost to show, as ccusage's --mode: reported by the agent, computed, or either."""
+
+    AUTO = "auto"  # the agent's reported cost where it gave one, else computed
+    CALCULATE = "calculate"  # always computed from tokens
+    DISPLAY = "display"  # only what the agent reported (0 where it reported nothing)
+
+
+_COST_COLUMN = {
+    CostMode.AUTO: "auto_cost_nano",
+    CostMode.CALCULATE: "cost_nano",
+    CostMode.DISPLAY: "reported_cost_nano",
+}
+
+
+@dataclass(slots=True)
+class Tally:
+    """Token and cost sums; costs in nano-USD."""
+
+    events: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_nano: int = 0
+    unpriced_events: int = 0
+    estimated_events: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_tokens
+            + self.cache_read_tokens
+        )
+
+    def add(self, other: Tally) -> None:
+        self.events += other.events
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_creation_tokens += other.cache_creation_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cost_nano += other.cost_nano
+        self.unpriced_events += other.unpriced_events
+        self.estimated_events += other.estimated_events
+
+
+@dataclass(slots=True)
+class Day:
+    date: dt.date
+    total: Tally = field(default_factory=Tally)
+    models: dict[str, Tally] = field(default_factory=dict)
+    sources: dict[str, Tally] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Unpriced:
+    """A model no price is known for: its tokens are counted, its cost is not guessed."""
+
+    model: str
+    provider: str
+    source: str
+    events: int
+    tokens: int
+
+
+@dataclass(slots=True)
+class DailyReport:
+    days: list[Day]
+    total: Tally
+    unpriced: list[Unpriced]
+    zone: str
+    cost_mode: CostMode
+
+
+def daily_report(
+    ledger: SqliteLedger,
+    *,
+    zone: dt.tzinfo,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    sources: Iterable[str] | None = None,
+    cost_mode: CostMode = CostMode.AUTO,
+    order_desc: bool = False,
+) -> DailyReport:
+    """Sum the ledger per local day in `zone`, both ends of [since, until] inclusive."""
+    where = []
+    params: list[object] = []
+    if since is not None:
+        where.append("bucket >= ?")
+        params.append(day_start_ms(since, zone) // BUCKET_MS)
+    if until is not None:
+        where.append("bucket < ?")
+        params.append(day_start_ms(until + dt.timedelta(days=1), zone) // BUCKET_MS)
+    source_list = list(sources) if sources is not None else None
+    if source_list is not None:
+        where.append(f"source IN ({','.join('?' * len(source_list))})")
+        params.extend(source_list)
+    sql = (
+        f"SELECT bucket, source, provider, model, events, input_tokens, output_tokens, "
+        f"cache_write_5m_tokens + cache_write_1h_tokens, cache_read_tokens, reasoning_tokens, "
+        f"{_COST_COLUMN[cost_mode]}, unpriced_events, estimated_events FROM rollup_15m "
+        f"WHERE events != 0 {''.join(' AND ' + w for w in where)}"
+    )
+    date_of = BucketDates(zone)
+    days: dict[dt.date, Day] = {}
+    unpriced: dict[tuple[str, str, str], Unpriced] = {}
+    total = Tally()
+    for row in ledger.connection.execute(sql, params):
+        bucket, source, provider, model = row[0], row[1], row[2], row[3]
+        tally = Tally(
+            events=row[4],
+            input_tokens=row[5],
+            output_tokens=row[6],
+            cache_creation_tokens=row[7],
+            cache_read_tokens=row[8],
+            reasoning_tokens=row[9],
+            cost_nano=row[10],
+            unpriced_events=row[11],
+            estimated_events=row[12],
+        )
+        day_key = date_of(bucket)
+        day = days.get(day_key)
+        if day is None:
+            day = days[day_key] = Day(day_key)
+        day.total.add(tally)
+        day.models.setdefault(model, Tally()).add(tally)
+        day.sources.setdefault(source, Tally()).add(tally)
+        total.add(tally)
+        if tally.unpriced_events:
+            entry = unpriced.setdefault(
+                (model, provider, source), Unpriced(model, provider, source, 0, 0)
+            )
+            entry.events += tally.unpriced_events
+            entry.tokens += tally.total_tokens
+    ordered = sorted(days.values(), key=lambda d: d.date, reverse=order_desc)
+    return DailyReport(
+        days=ordered,
+        total=total,
+        unpriced=sorted(unpriced.values(), key=lambda u: (-u.tokens, u.model)),
+        zone=str(zone),
+        cost_mode=cost_mode,
+    )

@@ -1,0 +1,237 @@
+"""Claude Code transcripts: `<root>/projects/<encoded-cwd>/**/*.jsonl`.
+
+Only `assistant` lines carry billable usage. One API response is written on several lines with
+the same message id and request id, earlier copies with fewer output tokens: the key is
+message id + request id, and the ledger keeps the copy with the largest total (a main-thread
+copy over a sidechain one). `<synthetic>` lines are Claude Code's own messages, not model
+calls; a usage-limit one tells when a subscription window resets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+
+from spendlane.events import LimitNotice, UsageEvent, usd_to_nano
+from spendlane.sources.jsonl import Chunk, RecordReader, walk_jsonl
+from spendlane.sources.parsed import Parsed, iso_to_ms
+
+SOURCE = "claude_code"
+
+
+class _CacheCreation(msgspec.Struct):
+    ephemeral_5m_input_tokens: int | None = None
+    ephemeral_1h_input_tokens: int | None = None
+
+
+class _ServerToolUse(msgspec.Struct):
+    web_search_requests: int | None = None
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation: _CacheCreation | None = None
+    server_tool_use: _ServerToolUse | None = None
+    speed: str | None = None
+
+
+class _Message(msgspec.Struct):
+    id: str | None = None
+    model: str | None = None
+    usage: _Usage | None = None
+    content: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Line(msgspec.Struct):
+    type: str | None = None
+    timestamp: str | None = None
+    sessionId: str | None = None
+    requestId: str | None = None
+    uuid: str | None = None
+    cwd: str | None = None
+    version: str | None = None
+    gitBranch: str | None = None
+    isSidechain: bool | None = None
+    agentId: str | None = None
+    isApiErrorMessage: bool | None = None
+    costUSD: float | None = None
+    message: _Message | None = None
+
+
+class _TextBlock(msgspec.Struct):
+    type: str | None = None
+    text: str | None = None
+
+
+SYNTHETIC = "<synthetic>"
+_LIMIT_PIPE = re.compile(r"usage limit reached\|(\d{9,11})")
+_LIMIT_RESETS = re.compile(
+    r"resets\s+(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\s*(?:\(([^)]+)\))?", re.IGNORECASE
+)
+
+
+def default_roots() -> list[Path]:
+    """CLAUDE_CONFIG_DIR (one path or a comma list) replaces ~/.config/claude and ~/.claude."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        return [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
+    home = Path.home()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return [xdg / "claude", home / ".claude"]
+
+
+def discover(roots: list[Path]) -> Iterator[str]:
+    """Every transcript under each root's projects/, subagent files included."""
+    seen: set[str] = set()
+    for root in roots:
+        projects = root / "projects"
+        if not projects.is_dir():
+            continue
+        for path in walk_jsonl(str(projects)):
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                yield path
+
+
+def project_dir_of(path: str) -> str | None:
+    """The encoded-cwd folder a transcript lives in (`projects/<this>/...`)."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "projects" and i + 1 < len(parts) - 1:
+            return parts[i + 1]
+    return None
+
+
+def _prefilter(line: bytes) -> bool:
+    return b'"assistant"' in line
+
+
+def parse(chunk: Chunk, path: str) -> Parsed:
+    """Turn a chunk of a transcript into events and usage-limit notices."""
+    reader: RecordReader[_Line] = RecordReader(_Line, _prefilter)
+    events: list[UsageEvent] = []
+    notices: list[LimitNotice] = []
+    project_dir = project_dir_of(path)
+    file_agent = Path(path).stem[6:] if Path(path).name.startswith("agent-") else None
+    for record in reader.records(chunk):
+        line = record.value
+        message = line.message
+        if line.type != "assistant" or message is None:
+            continue
+        ts_ms = iso_to_ms(line.timestamp)
+        if ts_ms is None:
+            reader.malformed += 1
+            continue
+        if message.model == SYNTHETIC or line.isApiErrorMessage:
+            notice = _limit_notice(line, ts_ms)
+            if notice is not None:
+                notices.append(notice)
+            if message.model == SYNTHETIC:
+                continue
+        usage = message.usage
+        if usage is None or message.model is None:
+            continue
+        if message.id:
+            key = f"cc:{message.id}:{line.requestId}" if line.requestId else f"cc:{message.id}"
+        elif line.uuid:
+            key = f"cc:uuid:{line.uuid}"
+        else:
+            key = f"cc:file:{path}:{record.offset}"
+        cache_creation = usage.cache_creation_input_tokens or 0
+        one_hour = 0
+        if usage.cache_creation is not None:
+            one_hour = min(usage.cache_creation.ephemeral_1h_input_tokens or 0, cache_creation)
+        model = message.model
+        events.append(
+            UsageEvent(
+                key=key,
+                ts_ms=ts_ms,
+                source=SOURCE,
+                provider="anthropic" if model.startswith("claude") else "unknown",
+                model=model,
+                input_tokens=usage.input_tokens or 0,
+                output_tokens=usage.output_tokens or 0,
+                cache_write_5m_tokens=cache_creation - one_hour,
+                cache_write_1h_tokens=one_hour,
+                cache_read_tokens=usage.cache_read_input_tokens or 0,
+                web_search_requests=(
+                    usage.server_tool_use.web_search_requests or 0
+                    if usage.server_tool_use is not None
+                    else 0
+                ),
+                speed=usage.speed,
+                reported_cost_nano=usd_to_nano(line.costUSD) if line.costUSD is not None else None,
+                session_id=line.sessionId,
+                project=line.cwd or project_dir,
+                project_dir=project_dir,
+                agent_id=line.agentId or file_agent,
+                is_sidechain=bool(line.isSidechain),
+                git_branch=line.gitBranch,
+                version=line.version,
+            )
+        )
+    return Parsed(events=events, notices=notices, malformed=reader.malformed)
+
+
+def _limit_notice(line: _Line, ts_ms: int) -> LimitNotice | None:
+    text = _message_text(line)
+    if not text or "limit" not in text.lower():
+        return None
+    reset_at_ms: int | None = None
+    pipe = _LIMIT_PIPE.search(text)
+    if pipe:
+        reset_at_ms = int(pipe.group(1)) * 1000
+    else:
+        resets = _LIMIT_RESETS.search(text)
+        if resets:
+            reset_at_ms = _next_local_time(ts_ms, resets)
+    return LimitNotice(
+        ts_ms=ts_ms, source=SOURCE, reset_at_ms=reset_at_ms, text=text[:500],
+        session_id=line.sessionId,
+    )  # fmt: skip
+
+
+def _message_text(line: _Line) -> str | None:
+    content = line.message.content if line.message else None
+    if content is None or content == b"null":
+        return None
+    try:
+        blocks = msgspec.json.decode(content, type=list[_TextBlock] | str)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if isinstance(blocks, str):
+        return blocks
+    return " ".join(b.text for b in blocks if b.text)
+
+
+def _next_local_time(ts_ms: int, match: re.Match[str]) -> int | None:
+    """'resets 3pm (Europe/Berlin)': the first such wall-clock time after the message."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    hour = int(match.group(1))
+    minute = int(match.group(2) or 0)
+    meridiem = (match.group(3) or "").lower()
+    if meridiem == "pm" and hour != 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return None
+    try:
+        zone: dt.tzinfo = ZoneInfo(match.group(4)) if match.group(4) else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    seen = dt.datetime.fromtimestamp(ts_ms / 1000, tz=zone)
+    candidate = seen.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if candidate <= seen:
+        candidate = (candidate + dt.timedelta(days=1)).replace(hour=hour, minute=minute)
+    return int(candidate.timestamp() * 1000)
