@@ -168,7 +168,7 @@ def _count(stats: SourceStats, parsed: Parsed, result: WriteResult) -> None:
     stats.replaced += result.replaced
     stats.duplicates += result.duplicates
     stats.malformed_lines += parsed.malformed
-    stats.unpriced_events += sum(1 for e in parsed.events if e.cost_basis == CostBasis.UNPRICED)
+    stats.unpriced_events += result.unpriced
     stats.limit_notices += len(parsed.notices)
     stats.rate_limit_readings += len(parsed.readings)
 

@@ -16,9 +16,12 @@ class ConfigError(Exception):
         self.line = line
         self.field = field
         self.message = message
-        where = f"{path}:{line}" if line else str(path)
-        what = f" field '{field}'" if field else ""
-        super().__init__(f"{where}:{what} {message}".replace(": ", ": ", 1))
+        where = [str(path)]
+        if line:
+            where.append(f"line {line}")
+        if field:
+            where.append(f"field '{field}'")
+        super().__init__(f"{', '.join(where)}: {message}")
 
 
 def load_toml(path: Path) -> tuple[dict[str, Any], str]:

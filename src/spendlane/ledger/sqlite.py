@@ -31,6 +31,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
 
 _TOTAL = EVENT_COLUMNS.index("total_tokens")
 _SIDECHAIN = EVENT_COLUMNS.index("is_sidechain")
+_COST = EVENT_COLUMNS.index("cost_nano")
 
 _INSERT_OR_IGNORE = (
     f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
@@ -66,14 +67,17 @@ class FileCursor:
 
 @dataclass(slots=True)
 class WriteResult:
-    """What one write did: new events, better copies that replaced stored ones, duplicates."""
+    """What one write did: new events (and how many of them unpriced), better copies that
+    replaced stored ones, and duplicates of calls already known."""
 
     inserted: int = 0
+    unpriced: int = 0
     replaced: int = 0
     duplicates: int = 0
 
     def add(self, other: WriteResult) -> None:
         self.inserted += other.inserted
+        self.unpriced += other.unpriced
         self.replaced += other.replaced
         self.duplicates += other.duplicates
 
@@ -224,7 +228,11 @@ class SqliteLedger:
         if not best:
             return result
         rows = [_row(e, file_id) for e in best.values()]
-        inserted = db.executemany(_INSERT_OR_IGNORE, rows).rowcount
+        # Unpriced rows go in their own statement so its row count says how many were new.
+        unpriced = [row for row in rows if row[_COST] is None]
+        priced = [row for row in rows if row[_COST] is not None] if unpriced else rows
+        result.unpriced = _insert_new(db, unpriced)
+        inserted = result.unpriced + _insert_new(db, priced)
         result.inserted = inserted
         if inserted < len(rows):
             # Some calls were known already: keep whichever copy is better. Rows inserted a
@@ -235,6 +243,11 @@ class SqliteLedger:
             result.replaced = db.executemany(_REPLACE, updates).rowcount
             result.duplicates += len(rows) - inserted
         return result
+
+
+def _insert_new(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:
+    """Insert rows whose id is not stored yet; how many were."""
+    return db.executemany(_INSERT_OR_IGNORE, rows).rowcount if rows else 0
 
 
 def _statements(script: str) -> list[str]:

@@ -1,0 +1,53 @@
+"""Shared fixtures: an isolated home for every test, and log folders to write into."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from spendlane.ingest import IngestReport, ingest
+from spendlane.ledger import SqliteLedger
+from spendlane.sources import claude_code, codex
+
+
+@dataclass
+class Env:
+    """A sandbox: agent log roots and a ledger, nothing from the real home."""
+
+    root: Path
+    claude: Path
+    codex: Path
+    home: Path
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home / "ledger.sqlite3"
+
+    def ledger(self) -> SqliteLedger:
+        return SqliteLedger(self.ledger_path)
+
+    def ingest(self, ledger: SqliteLedger, **kwargs: object) -> IngestReport:
+        roots = {claude_code.SOURCE: [self.claude], codex.SOURCE: [self.codex]}
+        return ingest(ledger, roots=roots, **kwargs)  # type: ignore[arg-type]
+
+    def session_file(self, name: str = "s1", project: str = "-home-dev-project") -> Path:
+        return self.claude / "projects" / project / f"{name}.jsonl"
+
+    def rollout(self, name: str = "rollout-2026-11-20T10-00-00-abc.jsonl") -> Path:
+        return self.codex / "sessions" / "2026" / "11" / "20" / name
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    e = Env(tmp_path, tmp_path / "claude", tmp_path / "codex", tmp_path / "home")
+    for p in (e.claude, e.codex, e.home):
+        p.mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "userhome"))
+    monkeypatch.setenv("SPENDLANE_HOME", str(e.home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(e.claude))
+    monkeypatch.setenv("CODEX_HOME", str(e.codex))
+    monkeypatch.setenv("TZ", "UTC")
+    yield e
