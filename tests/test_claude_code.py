@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import Env
 
 from spendlane.demo import claude_assistant, claude_user, write_jsonl
 from spendlane.sources import claude_code
-from tests.conftest import Env
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
@@ -67,8 +67,10 @@ def test_main_thread_copy_preferred_over_sidechain_copy(env: Env) -> None:
 
 def test_subagent_files_found_recursively_and_attributed(env: Env) -> None:
     folder = env.session_file().parent
-    write_jsonl(folder / "s1" / "subagents" / "agent-a1.jsonl",
-                [line(message_id="m_sub", output_tokens=5, sidechain=True, agent_id="a1")])
+    write_jsonl(
+        folder / "s1" / "subagents" / "agent-a1.jsonl",
+        [line(message_id="m_sub", output_tokens=5, sidechain=True, agent_id="a1")],
+    )
     write_jsonl(folder / "agent-old7.jsonl",  # older builds: next to the session file
                 [line(message_id="m_old", output_tokens=6, sidechain=True)])  # fmt: skip
     with env.ledger() as ledger:
@@ -128,9 +130,9 @@ def test_attribution_kept(env: Env) -> None:
                 [line(cwd="/home/dev/shop", output_tokens=1)])  # fmt: skip
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT project, project_dir, session_id, git_branch, version FROM events") == [
-        ("/home/dev/shop", "-home-dev-shop", "s1", "main", "2.0.42")
-    ]
+    assert rows(
+        env, "SELECT project, project_dir, session_id, git_branch, version FROM events"
+    ) == [("/home/dev/shop", "-home-dev-shop", "s1", "main", "2.0.42")]
 
 
 def test_cost_usd_field_is_kept_as_reported_cost(env: Env) -> None:

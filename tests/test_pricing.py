@@ -121,24 +121,44 @@ def test_codex_cached_input_is_priced_at_the_cached_rate() -> None:
 
 
 def test_unknown_model_is_unpriced_not_zero() -> None:
-    event = UsageEvent(key="u", ts_ms=1_790_000_000_000, source="t", provider="unknown",
-                       model="qwen3.5-plus-imaginary", input_tokens=10, output_tokens=10)
+    event = UsageEvent(
+        key="u",
+        ts_ms=1_790_000_000_000,
+        source="t",
+        provider="unknown",
+        model="qwen3.5-plus-imaginary",
+        input_tokens=10,
+        output_tokens=10,
+    )
     PRICER.price(event)
     assert event.cost_nano is None
     assert event.cost_basis == CostBasis.UNPRICED
 
 
 def test_model_via_claude_code_on_another_provider_finds_its_provider() -> None:
-    event = UsageEvent(key="k", ts_ms=1_790_000_000_000, source="claude_code", provider="unknown",
-                       model="kimi-k2-thinking", input_tokens=1_000_000)
+    event = UsageEvent(
+        key="k",
+        ts_ms=1_790_000_000_000,
+        source="claude_code",
+        provider="unknown",
+        model="kimi-k2-thinking",
+        input_tokens=1_000_000,
+    )
     PRICER.price(event)
     assert event.provider == "moonshotai"
     assert event.cost_nano == 600_000_000
 
 
 def test_estimated_model_is_marked() -> None:
-    event = UsageEvent(key="e", ts_ms=1_790_000_000_000, source="codex", provider="openai",
-                       model="gpt-5-codex", model_estimated=True, output_tokens=1)
+    event = UsageEvent(
+        key="e",
+        ts_ms=1_790_000_000_000,
+        source="codex",
+        provider="openai",
+        model="gpt-5-codex",
+        model_estimated=True,
+        output_tokens=1,
+    )
     PRICER.price(event)
     assert event.cost_basis == CostBasis.ESTIMATED
 

@@ -1,0 +1,147 @@
+"""Codex rollouts: turns counted when the running total moves, never from repeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import Env
+
+from spendlane.demo import codex_line, codex_token_count, codex_usage, write_jsonl
+from spendlane.sources import codex
+
+T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def at(minutes: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def meta(session: str = "sess-1", provider: str = "openai") -> dict[str, Any]:
+    return codex_line(T0, "session_meta", {"id": session, "cwd": "/w/app", "cli_version": "0.58.0",
+                                           "model_provider": provider})  # fmt: skip
+
+
+def context(model: str, minutes: float = 0) -> dict[str, Any]:
+    return codex_line(at(minutes), "turn_context", {"cwd": "/w/app", "model": model})
+
+
+def rows(env: Env, sql: str) -> list[tuple[object, ...]]:
+    with env.ledger() as ledger:
+        return list(ledger.connection.execute(sql))
+
+
+def test_repeated_token_counts_count_once(env: Env) -> None:
+    t1 = codex_usage(1000, 800, 100, 40)
+    t2 = codex_usage(3000, 2000, 250, 90)
+    last2 = codex_usage(2000, 1200, 150, 50)
+    write_jsonl(env.rollout(), [
+        meta(), context("gpt-5-codex"),
+        codex_token_count(at(0), None, None),  # info: null at start
+        codex_token_count(at(1), t1, t1), codex_token_count(at(1), t1, t1),
+        codex_token_count(at(1), t1, t1),
+        codex_token_count(at(2), t2, last2), codex_token_count(at(2), t2, last2),
+    ])  # fmt: skip
+    with env.ledger() as ledger:
+        report = env.ingest(ledger)
+    assert report.sources["codex"].new_events == 2
+    got = rows(env, "SELECT input_tokens, cache_read_tokens, output_tokens, reasoning_tokens "
+                    "FROM events ORDER BY ts_ms")  # fmt: skip
+    # input is stored uncached; cached input becomes cache reads; reasoning stays in output.
+    assert got == [(200, 800, 100, 40), (800, 1200, 150, 50)]
+    assert rows(env, "SELECT SUM(input_tokens + cache_read_tokens + output_tokens) FROM events") \
+        == [(3250,)]  # fmt: skip
+
+
+def test_model_follows_turn_context_changes(env: Env) -> None:
+    t1, t2 = codex_usage(100, 0, 10, 0), codex_usage(300, 0, 30, 0)
+    write_jsonl(env.rollout(), [
+        meta(), context("gpt-5-codex"), codex_token_count(at(1), t1, t1),
+        context("gpt-5.2-codex", 2), codex_token_count(at(3), t2, t2),
+    ])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    assert rows(env, "SELECT model, cost_basis FROM events ORDER BY ts_ms") == [
+        ("gpt-5-codex", "computed"),
+        ("gpt-5.2-codex", "computed"),
+    ]
+
+
+def test_missing_model_priced_as_the_default_of_the_time_and_marked(env: Env) -> None:
+    t1 = codex_usage(1_000_000, 0, 0, 0)
+    write_jsonl(env.rollout(), [meta(), codex_token_count(at(1), t1, t1)])
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    assert rows(env, "SELECT model, model_estimated, cost_basis, cost_nano FROM events") == [
+        ("gpt-5.1-codex-max", 1, "estimated", 1_250_000_000)
+    ]
+
+
+def test_total_going_backwards_uses_that_turns_own_usage(env: Env) -> None:
+    big, small = codex_usage(5000, 0, 500, 0), codex_usage(100, 0, 10, 0)
+    write_jsonl(env.rollout(), [
+        meta(), context("gpt-5-codex"),
+        codex_token_count(at(1), big, big),
+        codex_token_count(at(2), small, small),  # restarted process: running total reset
+    ])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    assert rows(env, "SELECT SUM(input_tokens), SUM(output_tokens) FROM events") == [(5100, 510)]
+
+
+def test_incremental_read_keeps_the_running_total(env: Env) -> None:
+    t1, t2 = codex_usage(1000, 0, 100, 0), codex_usage(1500, 0, 160, 0)
+    path = env.rollout()
+    write_jsonl(path, [meta(), context("gpt-5-codex"), codex_token_count(at(1), t1, t1)])
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+        write_jsonl(path, [codex_token_count(at(1), t1, t1), codex_token_count(at(2), t2, t2)])
+        report = env.ingest(ledger)
+    assert report.sources["codex"].new_events == 1
+    assert rows(env, "SELECT input_tokens, output_tokens, model FROM events ORDER BY ts_ms") == [
+        (1000, 100, "gpt-5-codex"),
+        (500, 60, "gpt-5-codex"),
+    ]
+
+
+def test_rate_limits_captured(env: Env) -> None:
+    t1 = codex_usage(10, 0, 1, 0)
+    write_jsonl(
+        env.rollout(),
+        [meta(), context("gpt-5-codex"), codex_token_count(at(1), t1, t1, primary_used=42.5)],
+    )
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    readings = rows(env, "SELECT window, used_percent, window_minutes FROM quota_readings "
+                         "ORDER BY window")  # fmt: skip
+    assert readings == [("primary", 42.5, 300), ("secondary", 4.0, 10080)]
+
+
+def test_archived_sessions_read_and_same_rollout_not_double_counted(env: Env) -> None:
+    t1 = codex_usage(1000, 0, 100, 0)
+    lines = [meta(), context("gpt-5-codex"), codex_token_count(at(1), t1, t1)]
+    write_jsonl(env.rollout(), lines)
+    write_jsonl(env.codex / "archived_sessions" / "rollout-2026-11-20T10-00-00-abc.jsonl", lines)
+    with env.ledger() as ledger:
+        report = env.ingest(ledger)
+    assert report.sources["codex"].files_seen == 2
+    assert rows(env, "SELECT COUNT(*), SUM(input_tokens) FROM events") == [(1, 1000)]
+
+
+def test_local_provider_is_free(env: Env) -> None:
+    t1 = codex_usage(10_000, 0, 1000, 0)
+    write_jsonl(env.rollout(), [meta(provider="ollama"), context("gpt-oss:20b"),
+                                codex_token_count(at(1), t1, t1)])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    assert rows(env, "SELECT provider, cost_nano FROM events") == [("local", 0)]
+
+
+def test_codex_home_comma_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEX_HOME", f"{tmp_path / 'a'},{tmp_path / 'b'}")
+    assert codex.default_roots() == [tmp_path / "a", tmp_path / "b"]
+    monkeypatch.delenv("CODEX_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert codex.default_roots() == [tmp_path / ".codex"]
