@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import Env
 
 from spendlane.demo import claude_assistant, claude_user, write_jsonl
+from spendlane.events import key_id
 from spendlane.sources import claude_code
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -38,7 +39,7 @@ def test_streamed_copies_keep_the_largest_and_count_once(env: Env) -> None:
     stats = report.sources["claude_code"]
     assert stats.new_events == 1
     assert stats.duplicates == 2
-    assert rows(env, "SELECT output_tokens, input_tokens, cache_read_tokens FROM events") == [
+    assert rows(env, "SELECT output_tokens, input_tokens, cache_read_tokens FROM event_rows") == [
         (322, 10, 1000)
     ]
 
@@ -50,7 +51,7 @@ def test_larger_copy_in_a_later_file_replaces_the_stored_one(env: Env) -> None:
         write_jsonl(env.session_file("b"), [line(output_tokens=300, session_id="s2")])
         report = env.ingest(ledger)
     assert report.sources["claude_code"].replaced == 1
-    assert rows(env, "SELECT output_tokens FROM events") == [(300,)]
+    assert rows(env, "SELECT output_tokens FROM event_rows") == [(300,)]
     assert rows(env, "SELECT SUM(output_tokens), SUM(events) FROM rollup_15m") == [(300, 1)]
 
 
@@ -62,7 +63,7 @@ def test_main_thread_copy_preferred_over_sidechain_copy(env: Env) -> None:
         env.ingest(ledger)
         write_jsonl(env.session_file(), [line(output_tokens=50)])
         env.ingest(ledger)
-    assert rows(env, "SELECT is_sidechain, agent_id FROM events") == [(0, None)]
+    assert rows(env, "SELECT is_sidechain, agent_id FROM event_rows") == [(0, None)]
 
 
 def test_subagent_files_found_recursively_and_attributed(env: Env) -> None:
@@ -75,10 +76,12 @@ def test_subagent_files_found_recursively_and_attributed(env: Env) -> None:
                 [line(message_id="m_old", output_tokens=6, sidechain=True)])  # fmt: skip
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert sorted(rows(env, "SELECT key, agent_id, is_sidechain FROM events")) == [
-        ("cc:m_old:req_1", "old7", 1),
-        ("cc:m_sub:req_1", "a1", 1),
-    ]
+    assert sorted(rows(env, "SELECT id, agent_id, is_sidechain FROM event_rows")) == sorted(
+        [
+            (key_id("cc:m_old:req_1"), "old7", 1),
+            (key_id("cc:m_sub:req_1"), "a1", 1),
+        ]
+    )
 
 
 def test_task_result_usage_decoy_is_not_counted(env: Env) -> None:
@@ -89,7 +92,7 @@ def test_task_result_usage_decoy_is_not_counted(env: Env) -> None:
     ])  # fmt: skip
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT COUNT(*), SUM(output_tokens) FROM events") == [(1, 12)]
+    assert rows(env, "SELECT COUNT(*), SUM(output_tokens) FROM event_rows") == [(1, 12)]
 
 
 def test_synthetic_lines_are_not_model_calls_but_limits_are_captured(env: Env) -> None:
@@ -102,7 +105,7 @@ def test_synthetic_lines_are_not_model_calls_but_limits_are_captured(env: Env) -
     write_jsonl(env.session_file(), [synthetic, newer, line(output_tokens=3)])
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT model FROM events") == [("claude-sonnet-4-5-20250929",)]
+    assert rows(env, "SELECT model FROM event_rows") == [("claude-sonnet-4-5-20250929",)]
     notices = rows(env, "SELECT reset_at_ms FROM limit_notices ORDER BY ts_ms")
     berlin_3pm = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert notices == [(1_795_179_600_000,), (int(berlin_3pm.timestamp()) * 1000,)]
@@ -120,8 +123,8 @@ def test_non_anthropic_model_keyed_on_message_id_and_flagged_unpriced(env: Env) 
         report = env.ingest(ledger)
     assert report.unpriced_models == {"qwen3.5-plus"}
     assert report.sources["claude_code"].unpriced_events == 1
-    assert rows(env, "SELECT key, cost_nano, cost_basis, input_tokens FROM events") == [
-        ("cc:msg_4f1d2c3b-0000-4000-8000-000000000001", None, "unpriced", 500)
+    assert rows(env, "SELECT id, cost_nano, cost_basis, input_tokens FROM event_rows") == [
+        (key_id("cc:msg_4f1d2c3b-0000-4000-8000-000000000001"), None, "unpriced", 500)
     ]
 
 
@@ -131,7 +134,7 @@ def test_attribution_kept(env: Env) -> None:
     with env.ledger() as ledger:
         env.ingest(ledger)
     assert rows(
-        env, "SELECT project, project_dir, session_id, git_branch, version FROM events"
+        env, "SELECT project, project_dir, session_id, git_branch, version FROM event_rows"
     ) == [("/home/dev/shop", "-home-dev-shop", "s1", "main", "2.0.42")]
 
 
@@ -139,7 +142,7 @@ def test_cost_usd_field_is_kept_as_reported_cost(env: Env) -> None:
     write_jsonl(env.session_file(), [line(output_tokens=100, extra={"costUSD": 0.0123})])
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT reported_cost_nano FROM events") == [(12_300_000,)]
+    assert rows(env, "SELECT reported_cost_nano FROM event_rows") == [(12_300_000,)]
 
 
 def test_fast_mode_priced_at_fast_rates(env: Env) -> None:
@@ -148,7 +151,7 @@ def test_fast_mode_priced_at_fast_rates(env: Env) -> None:
     write_jsonl(env.session_file(), [fast])
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT cost_nano FROM events") == [(50_000_000_000,)]
+    assert rows(env, "SELECT cost_nano FROM event_rows") == [(50_000_000_000,)]
 
 
 def test_malformed_lines_skipped_and_counted(env: Env) -> None:
@@ -162,7 +165,7 @@ def test_malformed_lines_skipped_and_counted(env: Env) -> None:
     with env.ledger() as ledger:
         report = env.ingest(ledger)
     assert report.sources["claude_code"].malformed_lines == 2
-    assert rows(env, "SELECT SUM(output_tokens) FROM events") == [(3,)]
+    assert rows(env, "SELECT SUM(output_tokens) FROM event_rows") == [(3,)]
 
 
 def test_pretty_printed_objects_are_read(env: Env) -> None:
@@ -173,7 +176,7 @@ def test_pretty_printed_objects_are_read(env: Env) -> None:
     with env.ledger() as ledger:
         report = env.ingest(ledger)
     assert report.sources["claude_code"].malformed_lines == 0
-    assert rows(env, "SELECT SUM(output_tokens) FROM events") == [(15,)]
+    assert rows(env, "SELECT SUM(output_tokens) FROM event_rows") == [(15,)]
 
 
 def test_config_dir_comma_list_replaces_defaults(
@@ -195,7 +198,7 @@ def test_both_default_roots_merged(env: Env, tmp_path: Path) -> None:
 
     with env.ledger() as ledger:
         ingest(ledger, sources=["claude_code"], roots={"claude_code": [one, two]})
-    assert rows(env, "SELECT SUM(output_tokens) FROM events") == [(3,)]
+    assert rows(env, "SELECT SUM(output_tokens) FROM event_rows") == [(3,)]
 
 
 def test_project_dir_of_nested_subagent_file() -> None:

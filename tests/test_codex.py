@@ -48,11 +48,11 @@ def test_repeated_token_counts_count_once(env: Env) -> None:
         report = env.ingest(ledger)
     assert report.sources["codex"].new_events == 2
     got = rows(env, "SELECT input_tokens, cache_read_tokens, output_tokens, reasoning_tokens "
-                    "FROM events ORDER BY ts_ms")  # fmt: skip
+                    "FROM event_rows ORDER BY ts_ms")  # fmt: skip
     # input is stored uncached; cached input becomes cache reads; reasoning stays in output.
     assert got == [(200, 800, 100, 40), (800, 1200, 150, 50)]
-    assert rows(env, "SELECT SUM(input_tokens + cache_read_tokens + output_tokens) FROM events") \
-        == [(3250,)]  # fmt: skip
+    total = "SELECT SUM(input_tokens + cache_read_tokens + output_tokens) FROM events"
+    assert rows(env, total) == [(3250,)]
 
 
 def test_model_follows_turn_context_changes(env: Env) -> None:
@@ -63,7 +63,7 @@ def test_model_follows_turn_context_changes(env: Env) -> None:
     ])  # fmt: skip
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT model, cost_basis FROM events ORDER BY ts_ms") == [
+    assert rows(env, "SELECT model, cost_basis FROM event_rows ORDER BY ts_ms") == [
         ("gpt-5-codex", "computed"),
         ("gpt-5.2-codex", "computed"),
     ]
@@ -74,7 +74,7 @@ def test_missing_model_priced_as_the_default_of_the_time_and_marked(env: Env) ->
     write_jsonl(env.rollout(), [meta(), codex_token_count(at(1), t1, t1)])
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT model, model_estimated, cost_basis, cost_nano FROM events") == [
+    assert rows(env, "SELECT model, model_estimated, cost_basis, cost_nano FROM event_rows") == [
         ("gpt-5.1-codex-max", 1, "estimated", 1_250_000_000)
     ]
 
@@ -127,7 +127,7 @@ def test_archived_sessions_read_and_same_rollout_not_double_counted(env: Env) ->
     with env.ledger() as ledger:
         report = env.ingest(ledger)
     assert report.sources["codex"].files_seen == 2
-    assert rows(env, "SELECT COUNT(*), SUM(input_tokens) FROM events") == [(1, 1000)]
+    assert rows(env, "SELECT COUNT(*), SUM(input_tokens) FROM event_rows") == [(1, 1000)]
 
 
 def test_local_provider_is_free(env: Env) -> None:
@@ -136,7 +136,7 @@ def test_local_provider_is_free(env: Env) -> None:
                                 codex_token_count(at(1), t1, t1)])  # fmt: skip
     with env.ledger() as ledger:
         env.ingest(ledger)
-    assert rows(env, "SELECT provider, cost_nano FROM events") == [("local", 0)]
+    assert rows(env, "SELECT provider, cost_nano FROM event_rows") == [("local", 0)]
 
 
 def test_codex_home_comma_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,7 @@ class CostBasis(StrEnum):
     UNPRICED = "unpriced"  # no rates known: counted, listed, never silently $0
 
 
-class UsageEvent(msgspec.Struct, kw_only=True):
+class UsageEvent(msgspec.Struct, kw_only=True, gc=False):
     """One model call.
 
     `key` is stable across re-reads and machines, so inserting is idempotent.
@@ -80,6 +80,32 @@ class UsageEvent(msgspec.Struct, kw_only=True):
             + self.cache_write_1h_tokens
             + self.cache_read_tokens
         )
+
+
+def better_copy(a: UsageEvent, b: UsageEvent) -> bool:
+    """Is `a` a better copy of the same model call than `b`?
+
+    Streamed responses are logged several times, earlier copies with fewer output tokens: the
+    largest total wins; between equal totals a main-thread copy wins over a sidechain one.
+    """
+    ta, tb = a.total_tokens, b.total_tokens
+    return ta > tb or (ta == tb and b.is_sidechain and not a.is_sidechain)
+
+
+def best_copies(events: list[UsageEvent]) -> tuple[dict[int, UsageEvent], int]:
+    """One event per key id (the best copy), and how many copies were dropped."""
+    best: dict[int, UsageEvent] = {}
+    dropped = 0
+    for event in events:
+        ident = key_id(event.key)
+        held = best.get(ident)
+        if held is None:
+            best[ident] = event
+            continue
+        dropped += 1
+        if better_copy(event, held):
+            best[ident] = event
+    return best, dropped
 
 
 def key_id(key: str) -> int:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import msgspec
 
-from spendlane.events import CostBasis
+from spendlane.events import LimitNotice, RateLimitReading
 from spendlane.ledger import FileCursor, SqliteLedger, WriteResult
+from spendlane.ledger.rows import Prepared, prepare
+from spendlane.ledger.sqlite import FileBatch
 from spendlane.pricing import Pricer
 from spendlane.pricing.overrides import PriceOverride
 from spendlane.sources import LOG_SOURCES
@@ -26,6 +28,10 @@ from spendlane.sources.jsonl import read_new, unchanged
 from spendlane.sources.parsed import Parsed
 
 POOL_MIN_BYTES = 32 * 1024 * 1024
+# A write transaction covers a few files: short enough that other writers wait only briefly,
+# long enough that thousands of small files do not cost thousands of commits.
+BATCH_EVENTS = 20_000
+BATCH_FILES = 200
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -77,7 +83,18 @@ class _Outcome:
     source: str
     cursor: FileCursor | None  # None: the file vanished or was unreadable; retried next run
     start: int  # where this read began
+    reset: bool = False  # read from the start: the file was replaced or truncated
     payload: bytes = b""  # the msgpack-encoded Parsed
+
+
+class _FileResult(msgspec.Struct, gc=False):
+    """What a worker sends back for one file: rows ready to write, and what it noticed."""
+
+    prepared: Prepared
+    notices: list[LimitNotice]
+    readings: list[RateLimitReading]
+    malformed: int
+    unpriced_models: list[str]
 
 
 _worker_pricer: Pricer | None = None
@@ -104,7 +121,17 @@ def _process(task: _Task) -> _Outcome:
     cursor.malformed_lines += parsed.malformed
     if parsed.state is not None:
         cursor.state = parsed.state
-    return _Outcome(task.source, cursor, chunk.start, msgspec.msgpack.encode(parsed))
+    result = _FileResult(
+        prepared=prepare(parsed.events),
+        notices=parsed.notices,
+        readings=parsed.readings,
+        malformed=parsed.malformed,
+        unpriced_models=sorted({e.model for e in parsed.events if e.cost_nano is None}),
+    )
+    return _Outcome(
+        task.source, cursor, chunk.start, chunk.reset and task.cursor is not None,
+        msgspec.msgpack.encode(result),
+    )  # fmt: skip
 
 
 def ingest(
@@ -119,12 +146,27 @@ def ingest(
     """Bring every new model call from the local logs into the ledger."""
     started = time.perf_counter()
     report = IngestReport(sources={})
-    cursors = ledger.cursors()
+    tasks = _plan(ledger.cursors(), sources, roots or {}, report)
+    committer = _Committer(ledger, report, sum(t.pending for t in tasks), progress)
+    for outcome in _run(tasks, overrides or [], committer.total, workers):
+        committer.add(outcome)
+    committer.flush()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan(
+    cursors: dict[str, FileCursor],
+    sources: Iterable[str],
+    roots: dict[str, list[Path]],
+    report: IngestReport,
+) -> list[_Task]:
+    """The files with something new, found without reading any: a stat each."""
     tasks: list[_Task] = []
     for name in sources:
         source = LOG_SOURCES[name]
         stats = report.sources.setdefault(name, SourceStats())
-        source_roots = (roots or {}).get(name) or source.default_roots()
+        source_roots = roots.get(name) or source.default_roots()
         stats.roots = [str(r) for r in source_roots]
         for path in source.discover(source_roots):
             stats.files_seen += 1
@@ -134,35 +176,56 @@ def ingest(
             except OSError:
                 stats.files_vanished += 1
                 continue
-            if unchanged(cursor, st):
-                continue
-            pending = st.st_size - (cursor.offset if cursor else 0)
-            tasks.append(_Task(name, path, cursor, max(pending, 0)))
-
-    total = sum(t.pending for t in tasks)
-    done = 0
-    for outcome in _run(tasks, overrides or [], total, workers):
-        stats = report.sources[outcome.source]
-        cursor = outcome.cursor
-        if cursor is None:
-            stats.files_vanished += 1
-            continue
-        parsed = msgspec.msgpack.decode(outcome.payload, type=Parsed)
-        result = ledger.commit_file(cursor, parsed.events, parsed.notices, parsed.readings)
-        _count(stats, parsed, result)
-        stats.files_reset += int(outcome.start == 0 and cursor.path in cursors)
-        stats.bytes_read += cursor.offset - outcome.start
-        report.unpriced_models.update(
-            e.model for e in parsed.events if e.cost_basis == CostBasis.UNPRICED
-        )
-        done += cursor.offset - outcome.start
-        if progress is not None:
-            progress(min(done, total), total)
-    report.seconds = time.perf_counter() - started
-    return report
+            if not unchanged(cursor, st):
+                pending = st.st_size - (cursor.offset if cursor else 0)
+                tasks.append(_Task(name, path, cursor, max(pending, 0)))
+    return tasks
 
 
-def _count(stats: SourceStats, parsed: Parsed, result: WriteResult) -> None:
+class _Committer:
+    """Groups parsed files into short write transactions and keeps the tally."""
+
+    def __init__(
+        self, ledger: SqliteLedger, report: IngestReport, total: int, progress: Progress | None
+    ) -> None:
+        self.ledger = ledger
+        self.report = report
+        self.total = total
+        self.progress = progress
+        self.done = 0
+        self.pending: list[tuple[_Outcome, FileCursor, _FileResult]] = []
+        self.pending_events = 0
+
+    def add(self, outcome: _Outcome) -> None:
+        if outcome.cursor is None:
+            self.report.sources[outcome.source].files_vanished += 1
+            return
+        parsed = msgspec.msgpack.decode(outcome.payload, type=_FileResult)
+        self.pending.append((outcome, outcome.cursor, parsed))
+        self.pending_events += len(parsed.prepared.rows)
+        if self.pending_events >= BATCH_EVENTS or len(self.pending) >= BATCH_FILES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch = [FileBatch(c, p.prepared, p.notices, p.readings) for _, c, p in self.pending]
+        results = self.ledger.commit_files(batch)
+        for (outcome, cursor, parsed), result in zip(self.pending, results, strict=True):
+            stats = self.report.sources[outcome.source]
+            _count(stats, parsed, result)
+            stats.files_reset += int(outcome.reset)
+            stats.bytes_read += cursor.offset - outcome.start
+            self.done += cursor.offset - outcome.start
+            if result.unpriced:
+                self.report.unpriced_models.update(parsed.unpriced_models)
+        self.pending.clear()
+        self.pending_events = 0
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
+
+
+def _count(stats: SourceStats, parsed: _FileResult, result: WriteResult) -> None:
     stats.files_read += 1
     stats.new_events += result.inserted
     stats.replaced += result.replaced

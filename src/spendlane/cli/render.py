@@ -134,7 +134,9 @@ def daily_table(report: DailyReport, *, breakdown: bool) -> None:
                       *_tally_cells(day.total))  # fmt: skip
         if breakdown:
             for model in models:
-                table.add_row("", f"  └ {_short(model)}", *_tally_cells(day.models[model]), style="dim")
+                table.add_row(
+                    "", f"  └ {_short(model)}", *_tally_cells(day.models[model]), style="dim"
+                )
     table.add_section()
     table.add_row("Total", "", *_tally_cells(report.total), style="bold")
     console.print(table)

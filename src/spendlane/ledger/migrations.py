@@ -13,59 +13,18 @@ _TOKEN_COLUMNS = """
     cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
     reasoning_tokens INTEGER NOT NULL DEFAULT 0,
-"""
-
-# Rollup maintenance: a trigger adds (sign = +1) or removes (sign = -1) one event's share.
-_ROLLUP_CHANGE = """
-    INSERT INTO rollup_15m (bucket, source, provider, model, events, input_tokens,
-        output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens,
-        reasoning_tokens, web_search_requests, cost_nano, reported_cost_nano, auto_cost_nano,
-        unpriced_events, estimated_events)
-    VALUES ({row}.ts_ms / 900000, {row}.source, {row}.provider, {row}.model, {sign},
-        {sign} * {row}.input_tokens, {sign} * {row}.output_tokens,
-        {sign} * {row}.cache_write_5m_tokens, {sign} * {row}.cache_write_1h_tokens,
-        {sign} * {row}.cache_read_tokens, {sign} * {row}.reasoning_tokens,
-        {sign} * {row}.web_search_requests, {sign} * coalesce({row}.cost_nano, 0),
-        {sign} * coalesce({row}.reported_cost_nano, 0),
-        {sign} * coalesce({row}.reported_cost_nano, {row}.cost_nano, 0),
-        {sign} * ({row}.cost_nano IS NULL), {sign} * ({row}.cost_basis = 'estimated'))
-    ON CONFLICT (bucket, source, provider, model) DO UPDATE SET
-        events = events + excluded.events,
-        input_tokens = input_tokens + excluded.input_tokens,
-        output_tokens = output_tokens + excluded.output_tokens,
-        cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
-        cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-        cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-        reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-        web_search_requests = web_search_requests + excluded.web_search_requests,
-        cost_nano = cost_nano + excluded.cost_nano,
-        reported_cost_nano = reported_cost_nano + excluded.reported_cost_nano,
-        auto_cost_nano = auto_cost_nano + excluded.auto_cost_nano,
-        unpriced_events = unpriced_events + excluded.unpriced_events,
-        estimated_events = estimated_events + excluded.estimated_events;
+    web_search_requests INTEGER NOT NULL DEFAULT 0,
 """
 
 _V1 = f"""
-CREATE TABLE events (
+-- Who and where a call was made for. Calls of one session share one row, which keeps the
+-- events table narrow (inserting is paid per column).
+CREATE TABLE contexts (
     id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL,
-    ts_ms INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    {_TOKEN_COLUMNS}
-    web_search_requests INTEGER NOT NULL DEFAULT 0,
-    total_tokens INTEGER NOT NULL,
-    speed TEXT,
-    model_estimated INTEGER NOT NULL DEFAULT 0,
-    cost_nano INTEGER,
-    reported_cost_nano INTEGER,
-    cost_basis TEXT NOT NULL,
     session_id TEXT,
     project TEXT,
     project_dir TEXT,
     agent_id TEXT,
-    is_sidechain INTEGER NOT NULL DEFAULT 0,
     git_branch TEXT,
     version TEXT,
     machine TEXT,
@@ -75,40 +34,44 @@ CREATE TABLE events (
     skill TEXT,
     account TEXT,
     lane TEXT,
-    auth_mode TEXT,
+    auth_mode TEXT
+);
+
+-- One row per model call. `id` is a 63-bit hash of the call's stable key.
+-- flags: 1 = sidechain copy, 2 = model estimated. cost_nano NULL = unpriced.
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    {_TOKEN_COLUMNS}
+    cost_nano INTEGER,
+    reported_cost_nano INTEGER,
+    flags INTEGER NOT NULL DEFAULT 0,
+    speed TEXT,
+    context_id INTEGER NOT NULL REFERENCES contexts (id),
     file_id INTEGER
 );
 CREATE INDEX events_ts ON events (ts_ms);
-CREATE INDEX events_session ON events (session_id, ts_ms);
 
 -- Sums per UTC quarter hour: every real time zone's day starts on one, so any report of
--- days, weeks or months in any zone reads these few rows instead of every event.
+-- days, weeks or months in any zone reads these few rows instead of every event. Kept in
+-- step with `events` by the ledger's single write path, in the same transaction.
 CREATE TABLE rollup_15m (
     bucket INTEGER NOT NULL,
     source TEXT NOT NULL,
     provider TEXT NOT NULL,
     model TEXT NOT NULL,
-    events INTEGER NOT NULL,
+    events INTEGER NOT NULL DEFAULT 0,
     {_TOKEN_COLUMNS}
-    web_search_requests INTEGER NOT NULL DEFAULT 0,
-    cost_nano INTEGER NOT NULL,
-    reported_cost_nano INTEGER NOT NULL,
-    auto_cost_nano INTEGER NOT NULL,
-    unpriced_events INTEGER NOT NULL,
-    estimated_events INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL DEFAULT 0,
+    reported_cost_nano INTEGER NOT NULL DEFAULT 0,
+    auto_cost_nano INTEGER NOT NULL DEFAULT 0,
+    unpriced_events INTEGER NOT NULL DEFAULT 0,
+    estimated_events INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (bucket, source, provider, model)
 ) WITHOUT ROWID;
-
-CREATE TRIGGER events_rollup_insert AFTER INSERT ON events BEGIN
-{_ROLLUP_CHANGE.format(row="new", sign="1")}
-END;
-CREATE TRIGGER events_rollup_delete AFTER DELETE ON events BEGIN
-{_ROLLUP_CHANGE.format(row="old", sign="-1")}
-END;
-CREATE TRIGGER events_rollup_update AFTER UPDATE ON events BEGIN
-{_ROLLUP_CHANGE.format(row="old", sign="-1")}
-{_ROLLUP_CHANGE.format(row="new", sign="1")}
-END;
 
 -- One row per log file read: where the next read starts, and what the parser must remember.
 CREATE TABLE files (
@@ -147,6 +110,21 @@ CREATE TABLE quota_readings (
     session_id TEXT,
     PRIMARY KEY (source, ts_ms, window)
 ) WITHOUT ROWID;
+
+-- Event rows as the reports and exports see them: attribution joined, derived fields named.
+CREATE VIEW event_rows AS
+SELECT e.id, e.ts_ms, e.source, e.provider, e.model, e.input_tokens, e.output_tokens,
+    e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
+    e.web_search_requests,
+    e.input_tokens + e.output_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens
+        + e.cache_read_tokens AS total_tokens,
+    e.cost_nano, e.reported_cost_nano,
+    CASE WHEN e.cost_nano IS NULL THEN 'unpriced'
+         WHEN e.flags & 2 THEN 'estimated' ELSE 'computed' END AS cost_basis,
+    (e.flags & 1) AS is_sidechain, (e.flags & 2) / 2 AS model_estimated, e.speed,
+    c.session_id, c.project, c.project_dir, c.agent_id, c.git_branch, c.version, c.machine,
+    c.agent, c.task_id, c.task_type, c.skill, c.account, c.lane, c.auth_mode, e.file_id
+FROM events e JOIN contexts c ON c.id = e.context_id;
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1,)

@@ -10,37 +10,42 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from spendlane.events import LimitNotice, RateLimitReading, UsageEvent, key_id
+from spendlane.events import LimitNotice, RateLimitReading, UsageEvent
 from spendlane.ledger.migrations import MIGRATIONS
+from spendlane.ledger.rows import (
+    CONTEXT_COLUMNS,
+    EVENT_COLUMNS,
+    ROLLUP_SUMS,
+    Prepared,
+    Rollup,
+    better_row,
+    is_unpriced,
+    prepare,
+)
 
 BUSY_TIMEOUT_S = 60.0
+CACHE_KIB = 64 * 1024  # page cache: random-key inserts into a large ledger stay in memory
 
-EVENT_COLUMNS: tuple[str, ...] = (
-    "id", "key", "ts_ms", "source", "provider", "model",
-    "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-    "cache_read_tokens", "reasoning_tokens", "web_search_requests", "total_tokens",
-    "speed", "model_estimated", "cost_nano", "reported_cost_nano", "cost_basis",
-    "session_id", "project", "project_dir", "agent_id", "is_sidechain", "git_branch", "version",
-    "machine", "agent", "task_id", "task_type", "skill", "account", "lane", "auth_mode", "file_id",
-)  # fmt: skip
-
-_TOTAL = EVENT_COLUMNS.index("total_tokens")
-_SIDECHAIN = EVENT_COLUMNS.index("is_sidechain")
-_COST = EVENT_COLUMNS.index("cost_nano")
-
-_INSERT_OR_IGNORE = (
-    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
+_INSERT = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 )
-# Replace a stored copy only by a better one: more tokens, or as many from the main thread.
-_REPLACE = (
-    f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} "
-    "WHERE id = ? AND (total_tokens < ? OR (total_tokens = ? AND is_sidechain > ?))"
+_REPLACE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
+_INSERT_CONTEXT = (
+    f"INSERT OR IGNORE INTO contexts (id, {', '.join(CONTEXT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(CONTEXT_COLUMNS) + 1))})"
+)
+_APPLY_ROLLUP = (
+    f"INSERT INTO rollup_15m (bucket, source, provider, model, {', '.join(ROLLUP_SUMS)}) "
+    f"VALUES ({', '.join('?' * (len(ROLLUP_SUMS) + 4))}) "
+    "ON CONFLICT (bucket, source, provider, model) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_SUMS)
 )
 
 
@@ -66,6 +71,16 @@ class FileCursor:
 
 
 @dataclass(slots=True)
+class FileBatch:
+    """What one read of one file yields, to be committed with its cursor."""
+
+    cursor: FileCursor
+    events: Prepared
+    notices: Sequence[LimitNotice] = ()
+    readings: Sequence[RateLimitReading] = ()
+
+
+@dataclass(slots=True)
 class WriteResult:
     """What one write did: new events (and how many of them unpriced), better copies that
     replaced stored ones, and duplicates of calls already known."""
@@ -82,25 +97,6 @@ class WriteResult:
         self.duplicates += other.duplicates
 
 
-def _better(a: UsageEvent, b: UsageEvent) -> bool:
-    """Is copy `a` of one model call better than copy `b`? Largest total, then main thread."""
-    ta, tb = a.total_tokens, b.total_tokens
-    return ta > tb or (ta == tb and b.is_sidechain and not a.is_sidechain)
-
-
-def _row(event: UsageEvent, file_id: int | None) -> tuple[object, ...]:
-    e = event
-    return (
-        key_id(e.key), e.key, e.ts_ms, e.source, e.provider, e.model,
-        e.input_tokens, e.output_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens,
-        e.cache_read_tokens, e.reasoning_tokens, e.web_search_requests, e.total_tokens,
-        e.speed, int(e.model_estimated), e.cost_nano, e.reported_cost_nano, str(e.cost_basis),
-        e.session_id, e.project, e.project_dir, e.agent_id, int(e.is_sidechain), e.git_branch,
-        e.version, e.machine, e.agent, e.task_id, e.task_type, e.skill, e.account, e.lane,
-        e.auth_mode, file_id,
-    )  # fmt: skip
-
-
 class SqliteLedger:
     """The ledger in one SQLite file."""
 
@@ -113,6 +109,7 @@ class SqliteLedger:
             )
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"cannot open the ledger at {path}: {exc}") from exc
@@ -167,35 +164,39 @@ class SqliteLedger:
         )
         return {row[0]: FileCursor(*row) for row in rows}
 
+    def commit_files(self, batch: Sequence[FileBatch]) -> list[WriteResult]:
+        """Store files' new events and advanced cursors in one transaction: all or nothing."""
+        results = []
+        with self.write() as db:
+            for item in batch:
+                item.cursor.id = self._save_cursor(db, item.cursor)
+                results.append(self._insert(db, item.events))
+                db.executemany(
+                    "INSERT OR IGNORE INTO limit_notices VALUES (?, ?, ?, ?, ?)",
+                    [(n.source, n.ts_ms, n.reset_at_ms, n.text, n.session_id)
+                     for n in item.notices],
+                )  # fmt: skip
+                db.executemany(
+                    "INSERT OR IGNORE INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(r.source, r.ts_ms, r.window, r.used_percent, r.window_minutes,
+                      r.resets_at_ms, r.session_id) for r in item.readings],
+                )  # fmt: skip
+        return results
+
     def commit_file(
         self,
         cursor: FileCursor,
         events: Sequence[UsageEvent],
-        notices: Iterable[LimitNotice] = (),
-        readings: Iterable[RateLimitReading] = (),
+        notices: Sequence[LimitNotice] = (),
+        readings: Sequence[RateLimitReading] = (),
     ) -> WriteResult:
-        """Store a file's new events and its advanced cursor, all or nothing."""
-        with self.write() as db:
-            cursor.id = self._save_cursor(db, cursor)
-            result = self._insert(db, events, cursor.id)
-            db.executemany(
-                "INSERT OR IGNORE INTO limit_notices VALUES (?, ?, ?, ?, ?)",
-                [(n.source, n.ts_ms, n.reset_at_ms, n.text, n.session_id) for n in notices],
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (r.source, r.ts_ms, r.window, r.used_percent, r.window_minutes,
-                     r.resets_at_ms, r.session_id)
-                    for r in readings
-                ],
-            )  # fmt: skip
-        return result
+        batch = FileBatch(cursor, prepare(list(events)), notices, readings)
+        return self.commit_files([batch])[0]
 
     def insert_events(self, events: Sequence[UsageEvent]) -> WriteResult:
         """Store events that come from no file (record API, wrapped runs)."""
         with self.write() as db:
-            return self._insert(db, events, None)
+            return self._insert(db, prepare(list(events)))
 
     def _save_cursor(self, db: sqlite3.Connection, c: FileCursor) -> int:
         row = db.execute(
@@ -211,43 +212,49 @@ class SqliteLedger:
         ).fetchone()  # fmt: skip
         return int(row[0])
 
-    def _insert(
-        self, db: sqlite3.Connection, events: Sequence[UsageEvent], file_id: int | None
-    ) -> WriteResult:
-        result = WriteResult()
-        best: dict[int, UsageEvent] = {}
-        for event in events:
-            ident = key_id(event.key)
-            held = best.get(ident)
-            if held is None:
-                best[ident] = event
-                continue
-            result.duplicates += 1
-            if _better(event, held):
-                best[ident] = event
-        if not best:
+    def _insert(self, db: sqlite3.Connection, prepared: Prepared) -> WriteResult:
+        """The one write path for events: insert new calls, replace by better copies, and
+        keep the rollup in step, all inside the caller's transaction."""
+        result = WriteResult(duplicates=prepared.duplicates)
+        if not prepared.rows:
             return result
-        rows = [_row(e, file_id) for e in best.values()]
-        # Unpriced rows go in their own statement so its row count says how many were new.
-        unpriced = [row for row in rows if row[_COST] is None]
-        priced = [row for row in rows if row[_COST] is not None] if unpriced else rows
-        result.unpriced = _insert_new(db, unpriced)
-        inserted = result.unpriced + _insert_new(db, priced)
-        result.inserted = inserted
-        if inserted < len(rows):
-            # Some calls were known already: keep whichever copy is better. Rows inserted a
-            # moment ago compare equal to themselves and are left alone.
-            updates = [
-                (*row[1:], row[0], row[_TOTAL], row[_TOTAL], row[_SIDECHAIN]) for row in rows
-            ]
-            result.replaced = db.executemany(_REPLACE, updates).rowcount
-            result.duplicates += len(rows) - inserted
+        db.executemany(_INSERT_CONTEXT, prepared.contexts)
+        stored = self._stored(db, [row[0] for row in prepared.rows])
+        rollup = Rollup()
+        rollup.merge(prepared.rollup)  # as if every row were new; corrected below
+        fresh = prepared.rows
+        if stored:
+            fresh = []
+            replacements = []
+            for row in prepared.rows:
+                old = stored.get(row[0])
+                if old is None:
+                    fresh.append(row)
+                    continue
+                result.duplicates += 1
+                rollup.add(row, -1)
+                if better_row(row, old):
+                    replacements.append((*row[1:], row[0]))
+                    rollup.add(old, -1)
+                    rollup.add(row, 1)
+                    result.replaced += 1
+            db.executemany(_REPLACE, replacements)
+        db.executemany(_INSERT, fresh)
+        db.executemany(_APPLY_ROLLUP, rollup.entries())
+        result.inserted = len(fresh)
+        result.unpriced = sum(1 for row in fresh if is_unpriced(row))
         return result
 
-
-def _insert_new(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:
-    """Insert rows whose id is not stored yet; how many were."""
-    return db.executemany(_INSERT_OR_IGNORE, rows).rowcount if rows else 0
+    def _stored(self, db: sqlite3.Connection, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+        """The stored rows among `ids` (one indexed probe each)."""
+        found: dict[int, tuple[Any, ...]] = {}
+        columns = ", ".join(EVENT_COLUMNS)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in db.execute(f"SELECT {columns} FROM events WHERE id IN ({marks})", chunk):
+                found[row[0]] = row
+        return found
 
 
 def _statements(script: str) -> list[str]:

@@ -1,0 +1,135 @@
+"""Events as ledger rows, prepared away from the ledger.
+
+Turning events into rows (context ids, flags, rollup sums) is pure Python work per event; the
+ledger's writer is one process. So parse workers prepare rows in parallel, and the writer only
+checks which calls it already holds and hands rows to SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from spendlane.events import UsageEvent, best_copies, key_id
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "id", "ts_ms", "source", "provider", "model",
+    "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "cache_read_tokens", "reasoning_tokens", "web_search_requests",
+    "cost_nano", "reported_cost_nano", "flags", "speed", "context_id",
+)  # fmt: skip
+CONTEXT_COLUMNS: tuple[str, ...] = (
+    "session_id", "project", "project_dir", "agent_id", "git_branch", "version", "machine",
+    "agent", "task_id", "task_type", "skill", "account", "lane", "auth_mode",
+)  # fmt: skip
+# Rollup sums, in this order, as added by one event.
+ROLLUP_SUMS: tuple[str, ...] = (
+    "events", "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "cache_read_tokens", "reasoning_tokens", "web_search_requests", "cost_nano",
+    "reported_cost_nano", "auto_cost_nano", "unpriced_events", "estimated_events",
+)  # fmt: skip
+FLAG_SIDECHAIN = 1
+FLAG_ESTIMATED = 2
+BUCKET_MS = 900_000
+
+# Positions in an event row.
+_TS, _SOURCE, _PROVIDER, _MODEL = 1, 2, 3, 4
+_TOKENS = slice(5, 12)  # the seven counts, in ROLLUP_SUMS order
+_BILLED = slice(5, 10)  # input, output, both cache writes, cache read: the call's total
+_COST, _REPORTED, _FLAGS = 12, 13, 14
+
+Row = tuple[Any, ...]
+RollupKey = tuple[int, str, str, str]
+
+
+class Prepared(msgspec.Struct, gc=False):
+    """Rows for a batch of events, deduplicated, with their contexts and rollup sums.
+
+    `rollup` holds `[bucket, source, provider, model, *sums]` as if every row were new.
+    """
+
+    rows: list[Row]
+    contexts: list[Row]
+    rollup: list[list[Any]]
+    duplicates: int = 0
+
+
+class Rollup:
+    """Rollup sums being gathered for one write."""
+
+    def __init__(self) -> None:
+        self.sums: dict[RollupKey, list[int]] = {}
+
+    def add(self, row: Row, sign: int = 1) -> None:
+        """Add (sign=1) or take away (sign=-1) one event row's share."""
+        key = (row[_TS] // BUCKET_MS, row[_SOURCE], row[_PROVIDER], row[_MODEL])
+        sums = self.sums.get(key)
+        if sums is None:
+            sums = self.sums[key] = [0] * len(ROLLUP_SUMS)
+        cost, reported = row[_COST], row[_REPORTED]
+        sums[0] += sign
+        for i, count in enumerate(row[_TOKENS], start=1):
+            sums[i] += sign * count
+        sums[8] += sign * (cost or 0)
+        sums[9] += sign * (reported or 0)
+        sums[10] += sign * (reported if reported is not None else (cost or 0))
+        sums[11] += sign * (cost is None)
+        sums[12] += sign * bool(row[_FLAGS] & FLAG_ESTIMATED)
+
+    def merge(self, prepared: list[list[Any]]) -> None:
+        for entry in prepared:
+            key = (entry[0], entry[1], entry[2], entry[3])
+            sums = self.sums.get(key)
+            if sums is None:
+                self.sums[key] = list(entry[4:])
+            else:
+                for i, value in enumerate(entry[4:]):
+                    sums[i] += value
+
+    def entries(self) -> list[list[Any]]:
+        return [[*key, *sums] for key, sums in self.sums.items() if any(sums)]
+
+
+def prepare(events: list[UsageEvent]) -> Prepared:
+    """Deduplicate events (best copy per key) and turn them into rows."""
+    best, duplicates = best_copies(events)
+    context_ids: dict[tuple[Any, ...], int] = {}
+    contexts: list[Row] = []
+    rows: list[Row] = []
+    rollup = Rollup()
+    for ident, e in best.items():
+        values = (
+            e.session_id, e.project, e.project_dir, e.agent_id, e.git_branch, e.version,
+            e.machine, e.agent, e.task_id, e.task_type, e.skill, e.account, e.lane, e.auth_mode,
+        )  # fmt: skip
+        context_id = context_ids.get(values)
+        if context_id is None:
+            context_id = context_ids[values] = key_id(
+                "\x1f".join("" if v is None else v for v in values)
+            )
+            contexts.append((context_id, *values))
+        flags = (FLAG_SIDECHAIN if e.is_sidechain else 0) | (
+            FLAG_ESTIMATED if e.model_estimated else 0
+        )
+        row = (
+            ident, e.ts_ms, e.source, e.provider, e.model,
+            e.input_tokens, e.output_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens,
+            e.cache_read_tokens, e.reasoning_tokens, e.web_search_requests,
+            e.cost_nano, e.reported_cost_nano, flags, e.speed, context_id,
+        )  # fmt: skip
+        rows.append(row)
+        rollup.add(row)
+    return Prepared(rows=rows, contexts=contexts, rollup=rollup.entries(), duplicates=duplicates)
+
+
+def better_row(new: Row, old: Row) -> bool:
+    """`better_copy` for rows: more tokens, or as many from the main thread."""
+    total_new, total_old = sum(new[_BILLED]), sum(old[_BILLED])
+    if total_new != total_old:
+        return bool(total_new > total_old)
+    return bool(old[_FLAGS] & FLAG_SIDECHAIN) and not new[_FLAGS] & FLAG_SIDECHAIN
+
+
+def is_unpriced(row: Row) -> bool:
+    return row[_COST] is None
