@@ -17,7 +17,7 @@ from pathlib import Path
 
 import msgspec
 
-from spendlane.events import LimitNotice, RateLimitReading
+from spendlane.events import LimitNotice, RateLimitReading, best_copies
 from spendlane.ledger import FileCursor, SqliteLedger, WriteResult
 from spendlane.ledger.rows import Prepared, prepare
 from spendlane.ledger.sqlite import FileBatch
@@ -115,18 +115,19 @@ def _process(task: _Task) -> _Outcome:
     if chunk is None:
         return _Outcome(task.source, None, 0)
     parsed = LOG_SOURCES[task.source].parse(chunk, task.path) if chunk.data else Parsed([])
-    for event in parsed.events:
+    best, duplicates = best_copies(parsed.events)
+    for event in best.values():
         _worker_pricer.price(event)
     cursor = chunk.cursor
     cursor.malformed_lines += parsed.malformed
     if parsed.state is not None:
         cursor.state = parsed.state
     result = _FileResult(
-        prepared=prepare(parsed.events),
+        prepared=prepare(best, duplicates),
         notices=parsed.notices,
         readings=parsed.readings,
         malformed=parsed.malformed,
-        unpriced_models=sorted({e.model for e in parsed.events if e.cost_nano is None}),
+        unpriced_models=sorted({e.model for e in best.values() if e.cost_nano is None}),
     )
     return _Outcome(
         task.source, cursor, chunk.start, chunk.reset and task.cursor is not None,

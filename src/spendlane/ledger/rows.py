@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from spendlane.events import UsageEvent, best_copies, key_id
+from spendlane.events import UsageEvent, key_id
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "ts_ms", "source", "provider", "model",
@@ -35,7 +35,7 @@ BUCKET_MS = 900_000
 
 # Positions in an event row.
 _TS, _SOURCE, _PROVIDER, _MODEL = 1, 2, 3, 4
-_TOKENS = slice(5, 12)  # the seven counts, in ROLLUP_SUMS order
+# Positions 5..11: the seven counts, in ROLLUP_SUMS order.
 _BILLED = slice(5, 10)  # input, output, both cache writes, cache read: the call's total
 _COST, _REPORTED, _FLAGS = 12, 13, 14
 
@@ -69,8 +69,13 @@ class Rollup:
             sums = self.sums[key] = [0] * len(ROLLUP_SUMS)
         cost, reported = row[_COST], row[_REPORTED]
         sums[0] += sign
-        for i, count in enumerate(row[_TOKENS], start=1):
-            sums[i] += sign * count
+        sums[1] += sign * row[5]
+        sums[2] += sign * row[6]
+        sums[3] += sign * row[7]
+        sums[4] += sign * row[8]
+        sums[5] += sign * row[9]
+        sums[6] += sign * row[10]
+        sums[7] += sign * row[11]
         sums[8] += sign * (cost or 0)
         sums[9] += sign * (reported or 0)
         sums[10] += sign * (reported if reported is not None else (cost or 0))
@@ -91,9 +96,8 @@ class Rollup:
         return [[*key, *sums] for key, sums in self.sums.items() if any(sums)]
 
 
-def prepare(events: list[UsageEvent]) -> Prepared:
-    """Deduplicate events (best copy per key) and turn them into rows."""
-    best, duplicates = best_copies(events)
+def prepare(best: dict[int, UsageEvent], duplicates: int = 0) -> Prepared:
+    """Turn deduplicated events (see `best_copies`) into rows."""
     context_ids: dict[tuple[Any, ...], int] = {}
     contexts: list[Row] = []
     rows: list[Row] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spendlane.events import LimitNotice, RateLimitReading, UsageEvent
+from spendlane.events import LimitNotice, RateLimitReading, UsageEvent, best_copies
 from spendlane.ledger.migrations import MIGRATIONS
 from spendlane.ledger.rows import (
     CONTEXT_COLUMNS,
@@ -190,13 +190,13 @@ class SqliteLedger:
         notices: Sequence[LimitNotice] = (),
         readings: Sequence[RateLimitReading] = (),
     ) -> WriteResult:
-        batch = FileBatch(cursor, prepare(list(events)), notices, readings)
+        batch = FileBatch(cursor, prepare(*best_copies(list(events))), notices, readings)
         return self.commit_files([batch])[0]
 
     def insert_events(self, events: Sequence[UsageEvent]) -> WriteResult:
         """Store events that come from no file (record API, wrapped runs)."""
         with self.write() as db:
-            return self._insert(db, prepare(list(events)))
+            return self._insert(db, prepare(*best_copies(list(events))))
 
     def _save_cursor(self, db: sqlite3.Connection, c: FileCursor) -> int:
         row = db.execute(
