@@ -10,7 +10,7 @@ import pytest
 
 from spendlane.ingest import IngestReport, ingest
 from spendlane.ledger import SqliteLedger
-from spendlane.sources import claude_code, codex
+from spendlane.sources.locations import CLAUDE_CODE, CODEX
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Env:
         return SqliteLedger(self.ledger_path)
 
     def ingest(self, ledger: SqliteLedger, **kwargs: object) -> IngestReport:
-        roots = {claude_code.SOURCE: [self.claude], codex.SOURCE: [self.codex]}
+        roots = {CLAUDE_CODE: [self.claude], CODEX: [self.codex]}
         return ingest(ledger, roots=roots, **kwargs)  # type: ignore[arg-type]
 
     def session_file(self, name: str = "s1", project: str = "-home-dev-project") -> Path:

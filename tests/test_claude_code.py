@@ -11,7 +11,7 @@ from tests.conftest import Env
 
 from spendlane.demo import claude_assistant, claude_user, write_jsonl
 from spendlane.events import key_id
-from spendlane.sources import claude_code
+from spendlane.sources import claude_code, locations
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
@@ -183,11 +183,11 @@ def test_config_dir_comma_list_replaces_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{tmp_path / 'a'}, {tmp_path / 'b'}")
-    assert claude_code.default_roots() == [tmp_path / "a", tmp_path / "b"]
+    assert locations.claude_roots() == [tmp_path / "a", tmp_path / "b"]
     monkeypatch.delenv("CLAUDE_CONFIG_DIR")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    assert claude_code.default_roots() == [tmp_path / ".config" / "claude", tmp_path / ".claude"]
+    assert locations.claude_roots() == [tmp_path / ".config" / "claude", tmp_path / ".claude"]
 
 
 def test_both_default_roots_merged(env: Env, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import Env
 
 from spendlane.demo import codex_line, codex_token_count, codex_usage, write_jsonl
-from spendlane.sources import codex
+from spendlane.sources import locations
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
@@ -141,7 +141,7 @@ def test_local_provider_is_free(env: Env) -> None:
 
 def test_codex_home_comma_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEX_HOME", f"{tmp_path / 'a'},{tmp_path / 'b'}")
-    assert codex.default_roots() == [tmp_path / "a", tmp_path / "b"]
+    assert locations.codex_roots() == [tmp_path / "a", tmp_path / "b"]
     monkeypatch.delenv("CODEX_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert codex.default_roots() == [tmp_path / ".codex"]
+    assert locations.codex_roots() == [tmp_path / ".codex"]

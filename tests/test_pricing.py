@@ -9,7 +9,8 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spendlane.events import CostBasis, UsageEvent, usd_to_nano
+from spendlane.events import CostBasis, UsageEvent
+from spendlane.money import usd_to_nano
 from spendlane.pricing import Pricer
 from spendlane.pricing.ratecard import round_half_even
 

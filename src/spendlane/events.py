@@ -9,12 +9,9 @@ Money is integer nano-USD; floats appear only at the edges.
 from __future__ import annotations
 
 import hashlib
-from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 import msgspec
-
-NANO_PER_USD = 1_000_000_000
 
 
 class CostBasis(StrEnum):
@@ -138,17 +135,3 @@ class RateLimitReading(msgspec.Struct, kw_only=True):
     window_minutes: int | None
     resets_at_ms: int | None
     session_id: str | None = None
-
-
-def usd_to_nano(usd: float) -> int:
-    """Round a reported dollar amount to whole nano-USD (half to even), exactly.
-
-    Going through the float's shortest decimal repr avoids binary-float error: 0.1 USD is
-    100,000,000 nano-USD, not 100,000,000.00000001.
-    """
-    exact = Decimal(repr(float(usd))) * NANO_PER_USD
-    return int(exact.to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-def nano_to_usd(nano: int) -> float:
-    return nano / NANO_PER_USD

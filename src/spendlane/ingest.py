@@ -7,25 +7,21 @@ Each file commits its events with its cursor in one transaction.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from spendlane.events import LimitNotice, RateLimitReading, best_copies
 from spendlane.ledger import FileCursor, SqliteLedger, WriteResult
-from spendlane.ledger.rows import Prepared, prepare
 from spendlane.ledger.sqlite import FileBatch
-from spendlane.pricing import Pricer
-from spendlane.pricing.overrides import PriceOverride
 from spendlane.sources import LOG_SOURCES
-from spendlane.sources.jsonl import read_new, unchanged
-from spendlane.sources.parsed import Parsed
+from spendlane.sources.reading import unchanged
+
+if TYPE_CHECKING:
+    from spendlane.ingest_worker import FileResult
+    from spendlane.pricing.overrides import PriceOverride
 
 POOL_MIN_BYTES = 32 * 1024 * 1024
 # A write transaction covers a few files: short enough that other writers wait only briefly,
@@ -69,9 +65,34 @@ class IngestReport:
     def new_events(self) -> int:
         return sum(s.new_events for s in self.sources.values())
 
+    def to_json(self) -> dict[str, Any]:
+        """What `spendlane ingest --json` prints."""
+        return {
+            "sources": {
+                name: {
+                    "roots": s.roots,
+                    "filesSeen": s.files_seen,
+                    "filesRead": s.files_read,
+                    "filesReread": s.files_reset,
+                    "filesVanished": s.files_vanished,
+                    "bytesRead": s.bytes_read,
+                    "newEvents": s.new_events,
+                    "replacedByLargerCopy": s.replaced,
+                    "duplicates": s.duplicates,
+                    "malformedLines": s.malformed_lines,
+                    "unpricedEvents": s.unpriced_events,
+                    "limitNotices": s.limit_notices,
+                    "rateLimitReadings": s.rate_limit_readings,
+                }
+                for name, s in self.sources.items()
+            },
+            "unpricedModels": sorted(self.unpriced_models),
+            "seconds": round(self.seconds, 3),
+        }
+
 
 @dataclass(slots=True)
-class _Task:
+class Task:
     source: str
     path: str
     cursor: FileCursor | None
@@ -79,60 +100,12 @@ class _Task:
 
 
 @dataclass(slots=True)
-class _Outcome:
+class Outcome:
     source: str
     cursor: FileCursor | None  # None: the file vanished or was unreadable; retried next run
     start: int  # where this read began
     reset: bool = False  # read from the start: the file was replaced or truncated
-    payload: bytes = b""  # the msgpack-encoded Parsed
-
-
-class _FileResult(msgspec.Struct, gc=False):
-    """What a worker sends back for one file: rows ready to write, and what it noticed."""
-
-    prepared: Prepared
-    notices: list[LimitNotice]
-    readings: list[RateLimitReading]
-    malformed: int
-    unpriced_models: list[str]
-
-
-_worker_pricer: Pricer | None = None
-
-
-def _init_worker(overrides: list[PriceOverride]) -> None:
-    global _worker_pricer
-    _worker_pricer = Pricer(overrides)
-
-
-def _process(task: _Task) -> _Outcome:
-    """Read, parse and price one file. Runs in a worker or in-process."""
-    assert _worker_pricer is not None
-    try:
-        chunk = read_new(task.path, task.source, task.cursor)
-    except OSError:
-        return _Outcome(task.source, None, 0)
-    if chunk is None:
-        return _Outcome(task.source, None, 0)
-    parsed = LOG_SOURCES[task.source].parse(chunk, task.path) if chunk.data else Parsed([])
-    best, duplicates = best_copies(parsed.events)
-    for event in best.values():
-        _worker_pricer.price(event)
-    cursor = chunk.cursor
-    cursor.malformed_lines += parsed.malformed
-    if parsed.state is not None:
-        cursor.state = parsed.state
-    result = _FileResult(
-        prepared=prepare(best, duplicates),
-        notices=parsed.notices,
-        readings=parsed.readings,
-        malformed=parsed.malformed,
-        unpriced_models=sorted({e.model for e in best.values() if e.cost_nano is None}),
-    )
-    return _Outcome(
-        task.source, cursor, chunk.start, chunk.reset and task.cursor is not None,
-        msgspec.msgpack.encode(result),
-    )  # fmt: skip
+    payload: bytes = b""  # the msgpack-encoded FileResult
 
 
 def ingest(
@@ -161,25 +134,30 @@ def _plan(
     sources: Iterable[str],
     roots: dict[str, list[Path]],
     report: IngestReport,
-) -> list[_Task]:
+) -> list[Task]:
     """The files with something new, found without reading any: a stat each."""
-    tasks: list[_Task] = []
+    tasks: list[Task] = []
+    seen: set[tuple[int, int]] = set()
     for name in sources:
         source = LOG_SOURCES[name]
         stats = report.sources.setdefault(name, SourceStats())
         source_roots = roots.get(name) or source.default_roots()
         stats.roots = [str(r) for r in source_roots]
         for path in source.discover(source_roots):
-            stats.files_seen += 1
-            cursor = cursors.get(path)
             try:
                 st = os.stat(path)
             except OSError:
+                stats.files_seen += 1
                 stats.files_vanished += 1
                 continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # the same file through another root
+            seen.add((st.st_dev, st.st_ino))
+            stats.files_seen += 1
+            cursor = cursors.get(path)
             if not unchanged(cursor, st):
                 pending = st.st_size - (cursor.offset if cursor else 0)
-                tasks.append(_Task(name, path, cursor, max(pending, 0)))
+                tasks.append(Task(name, path, cursor, max(pending, 0)))
     return tasks
 
 
@@ -194,14 +172,16 @@ class _Committer:
         self.total = total
         self.progress = progress
         self.done = 0
-        self.pending: list[tuple[_Outcome, FileCursor, _FileResult]] = []
+        self.pending: list[tuple[Outcome, FileCursor, FileResult]] = []
         self.pending_events = 0
 
-    def add(self, outcome: _Outcome) -> None:
+    def add(self, outcome: Outcome) -> None:
         if outcome.cursor is None:
             self.report.sources[outcome.source].files_vanished += 1
             return
-        parsed = msgspec.msgpack.decode(outcome.payload, type=_FileResult)
+        from spendlane.ingest_worker import decode_result
+
+        parsed = decode_result(outcome.payload)
         self.pending.append((outcome, outcome.cursor, parsed))
         self.pending_events += len(parsed.prepared.rows)
         if self.pending_events >= BATCH_EVENTS or len(self.pending) >= BATCH_FILES:
@@ -226,7 +206,7 @@ class _Committer:
             self.progress(min(self.done, self.total), self.total)
 
 
-def _count(stats: SourceStats, parsed: _FileResult, result: WriteResult) -> None:
+def _count(stats: SourceStats, parsed: FileResult, result: WriteResult) -> None:
     stats.files_read += 1
     stats.new_events += result.inserted
     stats.replaced += result.replaced
@@ -238,18 +218,23 @@ def _count(stats: SourceStats, parsed: _FileResult, result: WriteResult) -> None
 
 
 def _run(
-    tasks: list[_Task], overrides: list[PriceOverride], total: int, workers: int | None
-) -> Iterable[_Outcome]:
+    tasks: list[Task], overrides: list[PriceOverride], total: int, workers: int | None
+) -> Iterable[Outcome]:
     if not tasks:
         return
+    from spendlane.ingest_worker import init_worker, process
+
     n = workers if workers is not None else min(2, os.cpu_count() or 1)
     if n <= 1 or total < POOL_MIN_BYTES or len(tasks) < 2:
-        _init_worker(overrides)
+        init_worker(overrides)
         for task in tasks:
-            yield _process(task)
+            yield process(task)
         return
+    import multiprocessing
+    import sys
+
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
     ordered = sorted(tasks, key=lambda t: -t.pending)  # big files first: balanced workers
-    with context.Pool(n, initializer=_init_worker, initargs=(overrides,)) as pool:
-        yield from pool.imap_unordered(_process, ordered, chunksize=1)
+    with context.Pool(n, initializer=init_worker, initargs=(overrides,)) as pool:
+        yield from pool.imap_unordered(process, ordered, chunksize=1)

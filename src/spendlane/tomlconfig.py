@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ class ConfigError(Exception):
 
 def load_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Parse a TOML file; a syntax error becomes a ConfigError with its line."""
+    import tomllib
+
     text = path.read_text(encoding="utf-8")
     try:
         return tomllib.loads(text), text

@@ -44,13 +44,17 @@ def _ingest(ledger: Any, sources: list[str], quiet: bool) -> Any:
     """Ingest with a progress bar when on a terminal and the work is long."""
     from spendlane.ingest import ingest
     from spendlane.paths import config_dir
-    from spendlane.pricing.overrides import load_overrides
     from spendlane.tomlconfig import ConfigError
 
-    try:
-        overrides = load_overrides(config_dir() / "prices.toml")
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    overrides = []
+    prices = config_dir() / "prices.toml"
+    if prices.exists():
+        from spendlane.pricing.overrides import load_overrides
+
+        try:
+            overrides = load_overrides(prices)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
     if quiet or not sys.stderr.isatty():
         return ingest(ledger, sources=sources, overrides=overrides)
     from spendlane.cli.render import IngestProgress
@@ -105,13 +109,13 @@ def _ledger_empty(ledger: Any) -> bool:
 @click.pass_obj
 def ingest_command(context: Context, source: str, as_json: bool) -> None:
     """Bring new model calls from the local logs into the ledger, and say what was done."""
-    from spendlane.cli import render
-
     with context.ledger() as ledger:
         report = _ingest(ledger, _sources(source), quiet=as_json)
     if as_json:
-        click.echo(json.dumps(render.ingest_json(report), indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
+        from spendlane.cli import render
+
         render.ingest_summary(report)
 
 
@@ -140,7 +144,6 @@ def daily_command(
     no_ingest: bool,
 ) -> None:
     """Tokens and cost per day (and per model)."""
-    from spendlane.cli import render
     from spendlane.periods import PeriodError, local_zone, parse_date
     from spendlane.reports.daily import CostMode, daily_report
 
@@ -163,6 +166,8 @@ def daily_command(
 
         click.echo(json.dumps(daily_json(report), indent=2))
     else:
+        from spendlane.cli import render
+
         render.daily_table(report, breakdown=breakdown)
 
 
@@ -178,16 +183,14 @@ def demo_command(keep: bool) -> None:
     from spendlane.ledger import SqliteLedger
     from spendlane.periods import local_zone
     from spendlane.reports.daily import daily_report
-    from spendlane.sources import claude_code, codex
+    from spendlane.sources.locations import CLAUDE_CODE, CODEX
 
     folder = Path(tempfile.mkdtemp(prefix="spendlane-demo-"))
     zone = local_zone(None)
     now = dt.datetime.now(zone)
     claude_root, codex_root = write_demo_logs(folder, now)
     with SqliteLedger(folder / "ledger.sqlite3") as ledger:
-        stats = ingest(
-            ledger, roots={claude_code.SOURCE: [claude_root], codex.SOURCE: [codex_root]}
-        )
+        stats = ingest(ledger, roots={CLAUDE_CODE: [claude_root], CODEX: [codex_root]})
         report = daily_report(ledger, zone=zone, since=(now - dt.timedelta(days=7)).date())
     render.ingest_summary(stats)
     render.daily_table(report, breakdown=True)

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from spendlane.events import nano_to_usd
 from spendlane.ingest import IngestReport
+from spendlane.money import nano_to_usd
 from spendlane.reports.daily import DailyReport, Tally
 from spendlane.sources import LOG_SOURCES
 
@@ -51,31 +51,6 @@ class IngestProgress:
             self._progress.start()
             self._task = self._progress.add_task("Reading agent logs", total=total)
         self._progress.update(self._task, completed=done)
-
-
-def ingest_json(report: IngestReport) -> dict[str, Any]:
-    return {
-        "sources": {
-            name: {
-                "roots": s.roots,
-                "filesSeen": s.files_seen,
-                "filesRead": s.files_read,
-                "filesReread": s.files_reset,
-                "filesVanished": s.files_vanished,
-                "bytesRead": s.bytes_read,
-                "newEvents": s.new_events,
-                "replacedByLargerCopy": s.replaced,
-                "duplicates": s.duplicates,
-                "malformedLines": s.malformed_lines,
-                "unpricedEvents": s.unpriced_events,
-                "limitNotices": s.limit_notices,
-                "rateLimitReadings": s.rate_limit_readings,
-            }
-            for name, s in report.sources.items()
-        },
-        "unpricedModels": sorted(report.unpriced_models),
-        "seconds": round(report.seconds, 3),
-    }
 
 
 def ingest_summary(report: IngestReport) -> None:

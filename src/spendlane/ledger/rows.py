@@ -12,26 +12,7 @@ from typing import Any
 import msgspec
 
 from spendlane.events import UsageEvent, key_id
-
-EVENT_COLUMNS: tuple[str, ...] = (
-    "id", "ts_ms", "source", "provider", "model",
-    "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-    "cache_read_tokens", "reasoning_tokens", "web_search_requests",
-    "cost_nano", "reported_cost_nano", "flags", "speed", "context_id",
-)  # fmt: skip
-CONTEXT_COLUMNS: tuple[str, ...] = (
-    "session_id", "project", "project_dir", "agent_id", "git_branch", "version", "machine",
-    "agent", "task_id", "task_type", "skill", "account", "lane", "auth_mode",
-)  # fmt: skip
-# Rollup sums, in this order, as added by one event.
-ROLLUP_SUMS: tuple[str, ...] = (
-    "events", "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-    "cache_read_tokens", "reasoning_tokens", "web_search_requests", "cost_nano",
-    "reported_cost_nano", "auto_cost_nano", "unpriced_events", "estimated_events",
-)  # fmt: skip
-FLAG_SIDECHAIN = 1
-FLAG_ESTIMATED = 2
-BUCKET_MS = 900_000
+from spendlane.ledger.columns import BUCKET_MS, FLAG_ESTIMATED, FLAG_SIDECHAIN, ROLLUP_SUMS
 
 # Positions in an event row.
 _TS, _SOURCE, _PROVIDER, _MODEL = 1, 2, 3, 4

@@ -14,20 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spendlane.events import LimitNotice, RateLimitReading, UsageEvent, best_copies
+from spendlane.ledger.columns import CONTEXT_COLUMNS, EVENT_COLUMNS, ROLLUP_SUMS
 from spendlane.ledger.migrations import MIGRATIONS
-from spendlane.ledger.rows import (
-    CONTEXT_COLUMNS,
-    EVENT_COLUMNS,
-    ROLLUP_SUMS,
-    Prepared,
-    Rollup,
-    better_row,
-    is_unpriced,
-    prepare,
-)
+
+if TYPE_CHECKING:
+    from spendlane.events import LimitNotice, RateLimitReading, UsageEvent
+    from spendlane.ledger.rows import Prepared
 
 BUSY_TIMEOUT_S = 60.0
 CACHE_KIB = 64 * 1024  # page cache: random-key inserts into a large ledger stay in memory
@@ -190,11 +184,17 @@ class SqliteLedger:
         notices: Sequence[LimitNotice] = (),
         readings: Sequence[RateLimitReading] = (),
     ) -> WriteResult:
+        from spendlane.events import best_copies
+        from spendlane.ledger.rows import prepare
+
         batch = FileBatch(cursor, prepare(*best_copies(list(events))), notices, readings)
         return self.commit_files([batch])[0]
 
     def insert_events(self, events: Sequence[UsageEvent]) -> WriteResult:
         """Store events that come from no file (record API, wrapped runs)."""
+        from spendlane.events import best_copies
+        from spendlane.ledger.rows import prepare
+
         with self.write() as db:
             return self._insert(db, prepare(*best_copies(list(events))))
 
@@ -215,6 +215,8 @@ class SqliteLedger:
     def _insert(self, db: sqlite3.Connection, prepared: Prepared) -> WriteResult:
         """The one write path for events: insert new calls, replace by better copies, and
         keep the rollup in step, all inside the caller's transaction."""
+        from spendlane.ledger.rows import Rollup, better_row, is_unpriced
+
         result = WriteResult(duplicates=prepared.duplicates)
         if not prepared.rows:
             return result

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
-from spendlane.events import NANO_PER_USD, UsageEvent
+from spendlane.events import UsageEvent
+from spendlane.money import NANO_PER_USD
 
 # The token kinds an event carries, in a fixed order; "requests" is a constant 1 per call.
 KINDS: tuple[str, ...] = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spendlane.events import nano_to_usd
+from spendlane.money import nano_to_usd
 from spendlane.reports.daily import DailyReport, Tally
 
 

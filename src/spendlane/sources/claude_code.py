@@ -10,18 +10,17 @@ calls; a usage-limit one tells when a subscription window resets.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
-from spendlane.events import LimitNotice, UsageEvent, usd_to_nano
-from spendlane.sources.jsonl import Chunk, RecordReader, walk_jsonl
+from spendlane.events import LimitNotice, UsageEvent
+from spendlane.money import usd_to_nano
+from spendlane.sources.jsonl import RecordReader
+from spendlane.sources.locations import CLAUDE_CODE as SOURCE
 from spendlane.sources.parsed import Parsed, iso_to_ms
-
-SOURCE = "claude_code"
+from spendlane.sources.reading import Chunk
 
 
 class _CacheCreation(msgspec.Struct):
@@ -76,30 +75,6 @@ _LIMIT_PIPE = re.compile(r"usage limit reached\|(\d{9,11})")
 _LIMIT_RESETS = re.compile(
     r"resets\s+(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\s*(?:\(([^)]+)\))?", re.IGNORECASE
 )
-
-
-def default_roots() -> list[Path]:
-    """CLAUDE_CONFIG_DIR (one path or a comma list) replaces ~/.config/claude and ~/.claude."""
-    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
-    if configured:
-        return [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    home = Path.home()
-    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-    return [xdg / "claude", home / ".claude"]
-
-
-def discover(roots: list[Path]) -> Iterator[str]:
-    """Every transcript under each root's projects/, subagent files included."""
-    seen: set[str] = set()
-    for root in roots:
-        projects = root / "projects"
-        if not projects.is_dir():
-            continue
-        for path in walk_jsonl(str(projects)):
-            real = os.path.realpath(path)
-            if real not in seen:
-                seen.add(real)
-                yield path
 
 
 def project_dir_of(path: str) -> str | None:

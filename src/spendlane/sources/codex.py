@@ -10,17 +10,15 @@ uncached input and cached input as cache reads, so no token is counted twice.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
 from spendlane.events import RateLimitReading, UsageEvent
-from spendlane.sources.jsonl import Chunk, RecordReader, walk_jsonl
+from spendlane.sources.jsonl import RecordReader
+from spendlane.sources.locations import CODEX as SOURCE
 from spendlane.sources.parsed import Parsed, iso_to_ms
-
-SOURCE = "codex"
+from spendlane.sources.reading import Chunk
 
 
 class _Tokens(msgspec.Struct):
@@ -94,27 +92,6 @@ _DEFAULT_MODELS: tuple[tuple[str, str], ...] = (
 )
 
 _LOCAL_PROVIDERS = {"oss", "ollama", "lmstudio"}
-
-
-def default_roots() -> list[Path]:
-    configured = os.environ.get("CODEX_HOME", "").strip()
-    if configured:
-        return [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    return [Path.home() / ".codex"]
-
-
-def discover(roots: list[Path]) -> Iterator[str]:
-    seen: set[str] = set()
-    for root in roots:
-        for folder in ("sessions", "archived_sessions"):
-            top = root / folder
-            if not top.is_dir():
-                continue
-            for path in walk_jsonl(str(top)):
-                real = os.path.realpath(path)
-                if real not in seen:
-                    seen.add(real)
-                    yield path
 
 
 def _default_model(ts_ms: int) -> str:

@@ -1,98 +1,16 @@
-"""Reading the new part of an append-only JSONL log, and splitting it into records.
-
-Shared by every log source. What is read is decided by a `FileCursor`: a re-run reads only the
-appended bytes; a file that shrank, changed inode or changed its first bytes was replaced and is
-read from the start (stable event keys absorb the repeat). A half-written last line is left for
-next time; a complete last line without its newline is taken (a JSON object cannot be a valid
-prefix of a longer one, so this can never count a line twice or half).
-"""
+"""Splitting JSONL bytes into decoded records, counting what cannot be decoded."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import msgspec
 
-from spendlane.ledger.sqlite import FileCursor
+from spendlane.sources.reading import Chunk
 
-HEAD_BYTES = 1024
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class Chunk:
-    """The new complete bytes of a file, from `start` to `end`."""
-
-    data: bytes
-    start: int
-    end: int
-    reset: bool  # read from the start because the file was replaced or truncated
-    cursor: FileCursor  # the cursor to store once `data` is consumed (offset = end)
-
-
-def _head_hash(head: bytes) -> str:
-    return hashlib.blake2b(head, digest_size=12).hexdigest()
-
-
-def unchanged(cursor: FileCursor | None, st: os.stat_result) -> bool:
-    """Cheap check, no read: the file is exactly as it was at the last read."""
-    return (
-        cursor is not None
-        and cursor.inode == st.st_ino
-        and cursor.size == st.st_size
-        and cursor.mtime_ns == st.st_mtime_ns
-    )
-
-
-def read_new(path: str, source: str, cursor: FileCursor | None) -> Chunk | None:
-    """The bytes appended since `cursor`; None if nothing new. Raises OSError if it vanished."""
-    with open(path, "rb") as f:
-        st = os.fstat(f.fileno())
-        head = f.read(HEAD_BYTES)
-        reset = (
-            cursor is None
-            or cursor.inode != st.st_ino
-            or st.st_size < cursor.offset
-            or len(head) < cursor.head_len
-            or _head_hash(head[: cursor.head_len]) != cursor.head_hash
-        )
-        start = 0 if reset or cursor is None else cursor.offset
-        if start == st.st_size and not reset and cursor is not None:
-            cursor.size, cursor.mtime_ns = st.st_size, st.st_mtime_ns
-            return Chunk(b"", start, start, False, cursor)
-        f.seek(start)
-        data = f.read(st.st_size - start)
-    end_of_lines = data.rfind(b"\n") + 1
-    tail = data[end_of_lines:]
-    if tail.strip() and _is_complete_json(tail):
-        end_of_lines = len(data)
-    data = data[:end_of_lines]
-    new_cursor = FileCursor(
-        path=path,
-        source=source,
-        inode=st.st_ino,
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
-        offset=start + len(data),
-        head_len=len(head),
-        head_hash=_head_hash(head),
-        state=None if reset or cursor is None else cursor.state,
-        malformed_lines=0 if reset or cursor is None else cursor.malformed_lines,
-        id=cursor.id if cursor is not None else None,
-    )
-    return Chunk(data, start, start + len(data), reset, new_cursor)
-
-
-def _is_complete_json(tail: bytes) -> bool:
-    try:
-        msgspec.json.decode(tail)
-    except msgspec.DecodeError:
-        return False
-    return True
 
 
 @dataclass(slots=True)
@@ -161,19 +79,3 @@ class RecordReader(Generic[T]):
                 if "truncated" not in str(exc):
                     return None, 1
         return None, 1
-
-
-def walk_jsonl(top: str) -> Iterator[str]:
-    """Every *.jsonl file below `top`, without following symlinked folders."""
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.endswith(".jsonl") and entry.is_file():
-                yield entry.path
-            elif entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)

@@ -1,0 +1,70 @@
+"""The part of an ingest that runs per file, in a worker process or in-process.
+
+Read the new bytes, parse them, keep the best copy of each call, price, and prepare ledger
+rows: everything but the write, so that it runs on every core.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from spendlane.events import LimitNotice, RateLimitReading, best_copies
+from spendlane.ingest import Outcome, Task
+from spendlane.ledger.rows import Prepared, prepare
+from spendlane.pricing import Pricer
+from spendlane.pricing.overrides import PriceOverride
+from spendlane.sources import LOG_SOURCES
+from spendlane.sources.parsed import Parsed
+from spendlane.sources.reading import read_new
+
+
+class FileResult(msgspec.Struct, gc=False):
+    """What a worker sends back for one file: rows ready to write, and what it noticed."""
+
+    prepared: Prepared
+    notices: list[LimitNotice]
+    readings: list[RateLimitReading]
+    malformed: int
+    unpriced_models: list[str]
+
+
+_worker_pricer: Pricer | None = None
+
+
+def init_worker(overrides: list[PriceOverride]) -> None:
+    global _worker_pricer
+    _worker_pricer = Pricer(overrides)
+
+
+def process(task: Task) -> Outcome:
+    """Read, parse and price one file. Runs in a worker or in-process."""
+    assert _worker_pricer is not None
+    try:
+        chunk = read_new(task.path, task.source, task.cursor)
+    except OSError:
+        return Outcome(task.source, None, 0)
+    if chunk is None:
+        return Outcome(task.source, None, 0)
+    parsed = LOG_SOURCES[task.source].parse(chunk, task.path) if chunk.data else Parsed([])
+    best, duplicates = best_copies(parsed.events)
+    for event in best.values():
+        _worker_pricer.price(event)
+    cursor = chunk.cursor
+    cursor.malformed_lines += parsed.malformed
+    if parsed.state is not None:
+        cursor.state = parsed.state
+    result = FileResult(
+        prepared=prepare(best, duplicates),
+        notices=parsed.notices,
+        readings=parsed.readings,
+        malformed=parsed.malformed,
+        unpriced_models=sorted({e.model for e in best.values() if e.cost_nano is None}),
+    )
+    return Outcome(
+        task.source, cursor, chunk.start, chunk.reset and task.cursor is not None,
+        msgspec.msgpack.encode(result),
+    )  # fmt: skip
+
+
+def decode_result(payload: bytes) -> FileResult:
+    return msgspec.msgpack.decode(payload, type=FileResult)
