@@ -204,3 +204,24 @@ def test_both_default_roots_merged(env: Env, tmp_path: Path) -> None:
 def test_project_dir_of_nested_subagent_file() -> None:
     path = "/r/projects/-home-x/abc/subagents/agent-1.jsonl"
     assert claude_code.project_dir_of(path) == "-home-x"
+
+
+def test_large_file_read_in_slices_counts_everything_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spendlane.sources import reading
+
+    monkeypatch.setattr(reading, "READ_LIMIT", 700)  # a few lines per slice
+    monkeypatch.setattr(reading.read_new, "__defaults__", (700,))
+    lines = [line(message_id=f"m{i}", output_tokens=i + 1) for i in range(40)]
+    lines.insert(20, line(message_id="m5", output_tokens=999))  # a later, larger copy
+    write_jsonl(env.session_file(), lines)
+    with env.ledger() as ledger:
+        report = env.ingest(ledger)
+        again = env.ingest(ledger)
+    stats = report.sources["claude_code"]
+    assert stats.files_read == 1
+    assert stats.new_events == 40
+    assert stats.bytes_read == env.session_file().stat().st_size
+    assert again.sources["claude_code"].files_read == 0
+    assert rows(env, "SELECT SUM(output_tokens) FROM events") == [(sum(range(1, 41)) - 6 + 999,)]

@@ -15,7 +15,7 @@ from spendlane.pricing import Pricer
 from spendlane.pricing.overrides import PriceOverride
 from spendlane.sources import LOG_SOURCES
 from spendlane.sources.parsed import Parsed
-from spendlane.sources.reading import read_new
+from spendlane.sources.reading import Chunk, read_new
 
 
 class FileResult(msgspec.Struct, gc=False):
@@ -37,22 +37,41 @@ def init_worker(overrides: list[PriceOverride]) -> None:
 
 
 def process(task: Task) -> Outcome:
-    """Read, parse and price one file. Runs in a worker or in-process."""
+    """Read, parse, price and prepare one file's new lines. Runs in a worker or in-process.
+
+    A large file is read in slices, carrying the parser's state from one to the next, so
+    memory holds one slice of text at a time (and the events, which are far smaller).
+    """
     assert _worker_pricer is not None
+    source = LOG_SOURCES[task.source]
+    parsed = Parsed([])
+    cursor = task.cursor
+    first: Chunk | None = None
     try:
-        chunk = read_new(task.path, task.source, task.cursor)
+        while True:
+            chunk = read_new(task.path, task.source, cursor)
+            if chunk is None:
+                break
+            first = first or chunk
+            cursor = chunk.cursor
+            if chunk.data:
+                part = source.parse(chunk, task.path)
+                parsed.events.extend(part.events)
+                parsed.notices.extend(part.notices)
+                parsed.readings.extend(part.readings)
+                parsed.malformed += part.malformed
+                cursor.malformed_lines += part.malformed
+                if part.state is not None:
+                    cursor.state = part.state
+            if chunk.at_end or not chunk.data:
+                break
     except OSError:
+        return Outcome(task.source, None, 0)  # vanished or unreadable: retried next run
+    if first is None or cursor is None:
         return Outcome(task.source, None, 0)
-    if chunk is None:
-        return Outcome(task.source, None, 0)
-    parsed = LOG_SOURCES[task.source].parse(chunk, task.path) if chunk.data else Parsed([])
     best, duplicates = best_copies(parsed.events)
     for event in best.values():
         _worker_pricer.price(event)
-    cursor = chunk.cursor
-    cursor.malformed_lines += parsed.malformed
-    if parsed.state is not None:
-        cursor.state = parsed.state
     result = FileResult(
         prepared=prepare(best, duplicates),
         notices=parsed.notices,
@@ -61,7 +80,7 @@ def process(task: Task) -> Outcome:
         unpriced_models=sorted({e.model for e in best.values() if e.cost_nano is None}),
     )
     return Outcome(
-        task.source, cursor, chunk.start, chunk.reset and task.cursor is not None,
+        task.source, cursor, first.start, first.reset and task.cursor is not None,
         msgspec.msgpack.encode(result),
     )  # fmt: skip
 

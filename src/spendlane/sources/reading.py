@@ -27,6 +27,7 @@ class Chunk:
     end: int
     reset: bool  # read from the start because the file was replaced or truncated
     cursor: FileCursor  # the cursor to store once `data` is consumed (offset = end)
+    at_end: bool = True  # False: stopped at the read limit, more complete lines may follow
 
 
 def _head_hash(head: bytes) -> str:
@@ -43,8 +44,18 @@ def unchanged(cursor: FileCursor | None, st: os.stat_result) -> bool:
     )
 
 
-def read_new(path: str, source: str, cursor: FileCursor | None) -> Chunk | None:
-    """The bytes appended since `cursor`; None if nothing new. Raises OSError if it vanished."""
+READ_LIMIT = 32 * 1024 * 1024
+
+
+def read_new(
+    path: str, source: str, cursor: FileCursor | None, limit: int = READ_LIMIT
+) -> Chunk | None:
+    """The complete lines appended since `cursor`, about `limit` bytes at most (more only if
+    one line is longer). Raises OSError if the file vanished.
+
+    When the read stops before the end of the file, the returned cursor records the size read
+    so far, so that it can never be mistaken for "unchanged" later.
+    """
     with open(path, "rb") as f:
         st = os.fstat(f.fileno())
         head = f.read(HEAD_BYTES)
@@ -60,17 +71,23 @@ def read_new(path: str, source: str, cursor: FileCursor | None) -> Chunk | None:
             cursor.size, cursor.mtime_ns = st.st_size, st.st_mtime_ns
             return Chunk(b"", start, start, False, cursor)
         f.seek(start)
-        data = f.read(st.st_size - start)
+        data = f.read(min(limit, st.st_size - start))
+        while b"\n" not in data and start + len(data) < st.st_size:
+            more = f.read(min(limit, st.st_size - start - len(data)))
+            if not more:
+                break
+            data += more
+    at_end = start + len(data) >= st.st_size
     end_of_lines = data.rfind(b"\n") + 1
     tail = data[end_of_lines:]
-    if tail.strip() and _is_complete_json(tail):
+    if at_end and tail.strip() and _is_complete_json(tail):
         end_of_lines = len(data)
     data = data[:end_of_lines]
     new_cursor = FileCursor(
         path=path,
         source=source,
         inode=st.st_ino,
-        size=st.st_size,
+        size=st.st_size if at_end else start + len(data),
         mtime_ns=st.st_mtime_ns,
         offset=start + len(data),
         head_len=len(head),
@@ -79,7 +96,7 @@ def read_new(path: str, source: str, cursor: FileCursor | None) -> Chunk | None:
         malformed_lines=0 if reset or cursor is None else cursor.malformed_lines,
         id=cursor.id if cursor is not None else None,
     )
-    return Chunk(data, start, start + len(data), reset, new_cursor)
+    return Chunk(data, start, start + len(data), reset, new_cursor, at_end)
 
 
 def _is_complete_json(tail: bytes) -> bool:
