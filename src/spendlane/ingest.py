@@ -184,6 +184,9 @@ class _Committer:
         parsed = decode_result(outcome.payload)
         self.pending.append((outcome, outcome.cursor, parsed))
         self.pending_events += len(parsed.prepared.rows)
+        self.done += outcome.cursor.offset - outcome.start
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
         if self.pending_events >= BATCH_EVENTS or len(self.pending) >= BATCH_FILES:
             self.flush()
 
@@ -197,13 +200,10 @@ class _Committer:
             _count(stats, parsed, result)
             stats.files_reset += int(outcome.reset)
             stats.bytes_read += cursor.offset - outcome.start
-            self.done += cursor.offset - outcome.start
             if result.unpriced:
                 self.report.unpriced_models.update(parsed.unpriced_models)
         self.pending.clear()
         self.pending_events = 0
-        if self.progress is not None:
-            self.progress(min(self.done, self.total), self.total)
 
 
 def _count(stats: SourceStats, parsed: FileResult, result: WriteResult) -> None:
