@@ -121,10 +121,16 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport(sources={})
     tasks = _plan(ledger.cursors(), sources, roots or {}, report)
-    committer = _Committer(ledger, report, sum(t.pending for t in tasks), progress)
-    for outcome in _run(tasks, overrides or [], committer.total, workers):
-        committer.add(outcome)
-    committer.flush()
+    if tasks:
+        from spendlane.pricing.memory import catalog_version
+
+        remembered = ledger.price_cache(catalog_version())
+        committer = _Committer(ledger, report, sum(t.pending for t in tasks), progress)
+        for outcome in _run(tasks, (overrides or [], remembered), committer.total, workers):
+            committer.add(outcome)
+        committer.flush()
+        if committer.learned_prices:
+            ledger.remember_prices(list(committer.learned_prices.values()))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -174,6 +180,7 @@ class _Committer:
         self.done = 0
         self.pending: list[tuple[Outcome, FileCursor, FileResult]] = []
         self.pending_events = 0
+        self.learned_prices: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def add(self, outcome: Outcome) -> None:
         if outcome.cursor is None:
@@ -182,6 +189,8 @@ class _Committer:
         from spendlane.ingest_worker import decode_result
 
         parsed = decode_result(outcome.payload)
+        for row in parsed.learned_prices:
+            self.learned_prices[tuple(row[:5])] = row
         self.pending.append((outcome, outcome.cursor, parsed))
         self.pending_events += len(parsed.prepared.rows)
         self.done += outcome.cursor.offset - outcome.start
@@ -218,7 +227,10 @@ def _count(stats: SourceStats, parsed: FileResult, result: WriteResult) -> None:
 
 
 def _run(
-    tasks: list[Task], overrides: list[PriceOverride], total: int, workers: int | None
+    tasks: list[Task],
+    prices: tuple[list[PriceOverride], list[tuple[Any, ...]]],
+    total: int,
+    workers: int | None,
 ) -> Iterable[Outcome]:
     if not tasks:
         return
@@ -226,7 +238,7 @@ def _run(
 
     n = workers if workers is not None else min(2, os.cpu_count() or 1)
     if n <= 1 or total < POOL_MIN_BYTES or len(tasks) < 2:
-        init_worker(overrides)
+        init_worker(*prices)
         for task in tasks:
             yield process(task)
         return
@@ -236,5 +248,5 @@ def _run(
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
     ordered = sorted(tasks, key=lambda t: -t.pending)  # big files first: balanced workers
-    with context.Pool(n, initializer=init_worker, initargs=(overrides,)) as pool:
+    with context.Pool(n, initializer=init_worker, initargs=prices) as pool:
         yield from pool.imap_unordered(process, ordered, chunksize=1)

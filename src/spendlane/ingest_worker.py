@@ -6,12 +6,15 @@ rows: everything but the write, so that it runs on every core.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from spendlane.events import LimitNotice, RateLimitReading, best_copies
 from spendlane.ingest import Outcome, Task
 from spendlane.ledger.rows import Prepared, prepare
 from spendlane.pricing import Pricer
+from spendlane.pricing.memory import from_row, to_row
 from spendlane.pricing.overrides import PriceOverride
 from spendlane.sources import LOG_SOURCES
 from spendlane.sources.parsed import Parsed
@@ -26,14 +29,25 @@ class FileResult(msgspec.Struct, gc=False):
     readings: list[RateLimitReading]
     malformed: int
     unpriced_models: list[str]
+    learned_prices: list[tuple[Any, ...]]  # catalog answers to remember (pricing.memory rows)
 
 
 _worker_pricer: Pricer | None = None
+_learned_sent = 0
 
 
-def init_worker(overrides: list[PriceOverride]) -> None:
-    global _worker_pricer
-    _worker_pricer = Pricer(overrides)
+def init_worker(overrides: list[PriceOverride], remembered: list[tuple[Any, ...]]) -> None:
+    global _worker_pricer, _learned_sent
+    _worker_pricer = Pricer(overrides, [from_row(row) for row in remembered])
+    _learned_sent = 0
+
+
+def _new_learned_prices() -> list[tuple[Any, ...]]:
+    global _learned_sent
+    assert _worker_pricer is not None
+    learned = _worker_pricer.learned[_learned_sent:]
+    _learned_sent = len(_worker_pricer.learned)
+    return [to_row(answer) for answer in learned]
 
 
 def process(task: Task) -> Outcome:
@@ -78,6 +92,7 @@ def process(task: Task) -> Outcome:
         readings=parsed.readings,
         malformed=parsed.malformed,
         unpriced_models=sorted({e.model for e in best.values() if e.cost_nano is None}),
+        learned_prices=_new_learned_prices(),
     )
     return Outcome(
         task.source, cursor, first.start, first.reset and task.cursor is not None,

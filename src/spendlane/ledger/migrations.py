@@ -127,4 +127,20 @@ SELECT e.id, e.ts_ms, e.source, e.provider, e.model, e.input_tokens, e.output_to
 FROM events e JOIN contexts c ON c.id = e.context_id;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+-- What the price catalog answered for (provider hint, model, speed) over a run of UTC days;
+-- card NULL = the catalog does not know the model. Valid for one catalog version only.
+CREATE TABLE price_cache (
+    catalog TEXT NOT NULL,
+    hint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    speed TEXT NOT NULL,
+    from_day INTEGER NOT NULL,
+    to_day INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    card TEXT,
+    PRIMARY KEY (catalog, hint, model, speed, from_day)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)

@@ -149,6 +149,17 @@ class SqliteLedger:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
+    # -- remembered catalog answers --------------------------------------------------------
+
+    def price_cache(self, catalog: str) -> list[tuple[Any, ...]]:
+        return list(self._db.execute("SELECT * FROM price_cache WHERE catalog = ?", (catalog,)))
+
+    def remember_prices(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self.write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO price_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+
     # -- file cursors -------------------------------------------------------------------
 
     def cursors(self) -> dict[str, FileCursor]:

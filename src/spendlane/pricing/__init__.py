@@ -11,9 +11,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from spendlane.events import CostBasis, UsageEvent
-from spendlane.pricing.catalog import Catalog
+from spendlane.pricing.catalog import Catalog, CatalogAnswer
 from spendlane.pricing.overrides import PriceOverride, load_overrides
-from spendlane.pricing.ratecard import RateCard, scaled
+from spendlane.pricing.ratecard import FREE, RateCard, scaled
 
 __all__ = ["Pricer", "RateCard", "load_overrides"]
 
@@ -25,12 +25,26 @@ LOCAL_PROVIDERS = frozenset({"local", "ollama", "oss", "lmstudio", "llamacpp"})
 
 
 class Pricer:
-    """Prices events in place; holds the caches that make bulk pricing cheap."""
+    """Prices events in place; holds the caches that make bulk pricing cheap.
 
-    def __init__(self, overrides: list[PriceOverride] | None = None) -> None:
+    `remembered` are catalog answers stored by earlier runs; answers this pricer had to ask
+    the catalog for are collected in `learned`, for the caller to store.
+    """
+
+    def __init__(
+        self,
+        overrides: list[PriceOverride] | None = None,
+        remembered: list[CatalogAnswer] | None = None,
+    ) -> None:
         self._overrides = overrides or []
         self._catalog = Catalog()
-        # (provider hint, model, period, speed) -> (card or None, provider id)
+        self._remembered: dict[tuple[str | None, str, str | None], list[CatalogAnswer]] = {}
+        for answer in remembered or []:
+            self._remembered.setdefault((answer.hint, answer.model, answer.speed), []).append(
+                answer
+            )
+        self.learned: list[CatalogAnswer] = []
+        # (provider hint, model, day or -minute-1, speed) -> (card or None, provider id)
         self._cards: dict[tuple[str | None, str, int, str | None], tuple[RateCard | None, str]] = {}
 
     @classmethod
@@ -52,7 +66,8 @@ class Pricer:
     def _card(
         self, hint: str | None, model: str, ts_ms: int, speed: str | None
     ) -> tuple[RateCard | None, str]:
-        day_key = (hint, model, ts_ms // _DAY_MS, speed)
+        day = ts_ms // _DAY_MS
+        day_key = (hint, model, day, speed)
         cached = self._cards.get(day_key)
         if cached is not None:
             return cached
@@ -71,14 +86,31 @@ class Pricer:
         if override is not None and override.card is not None:
             return (override.card, override.provider or hint or "unknown"), False
         if override is None and hint in LOCAL_PROVIDERS:
-            from spendlane.pricing.ratecard import FREE
-
             return (FREE, hint or "local"), False
-        found = self._catalog.find(hint, model)
-        if found is None:
+        answer = self._catalog_answer(hint, model, ts_ms // _DAY_MS, speed)
+        if answer is None:  # prices change within the day: ask per request
+            found = self._catalog.find(hint, model)
+            assert found is not None
+            when = dt.datetime.fromtimestamp(ts_ms / 1000, tz=dt.UTC)
+            card: RateCard | None = self._catalog.ratecard(found, when, speed)
+            provider = found.provider_id
+            per_minute = True
+        else:
+            card, provider, per_minute = answer.card, answer.provider_id, False
+        if card is None:
             return (None, (override.provider if override else None) or hint or "unknown"), False
-        when = dt.datetime.fromtimestamp(ts_ms / 1000, tz=dt.UTC)
-        card = self._catalog.ratecard(found, when, speed)
         if override is not None and override.multiplier is not None:
             card = scaled(card, Fraction(override.multiplier))
-        return (card, found.provider_id), found.time_of_day_prices
+        return (card, provider), per_minute
+
+    def _catalog_answer(
+        self, hint: str | None, model: str, day: int, speed: str | None
+    ) -> CatalogAnswer | None:
+        for known in self._remembered.get((hint, model, speed), ()):
+            if known.from_day <= day < known.to_day:
+                return known
+        answer = self._catalog.answer(hint, model, day, speed)
+        if answer is not None:
+            self._remembered.setdefault((hint, model, speed), []).append(answer)
+            self.learned.append(answer)
+        return answer

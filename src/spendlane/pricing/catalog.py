@@ -16,6 +16,27 @@ from spendlane.pricing.ratecard import USAGE_KEY_KINDS, PricedUnit, RateCard, co
 UTC = dt.UTC
 
 
+_FOREVER = 10**7  # a day number past any date we will see
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogAnswer:
+    """What the catalog says about (provider hint, model, speed) for UTC days
+    [from_day, to_day): a card, or None for a model it does not know.
+
+    Prices change only on the start dates in the catalog, so one answer covers many days and
+    can be remembered in the ledger: later runs price without loading the catalog at all.
+    """
+
+    hint: str | None
+    model: str
+    speed: str | None
+    from_day: int
+    to_day: int
+    provider_id: str
+    card: RateCard | None
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogModel:
     """A model genai-prices knows, with what decides which of its prices apply when."""
@@ -60,6 +81,21 @@ class Catalog:
             time_of_day_prices=time_of_day,
         )
 
+    def answer(
+        self, hint: str | None, model: str, day: int, speed: str | None
+    ) -> CatalogAnswer | None:
+        """The catalog's answer for one UTC day, or None when prices change within the day
+        (off-peak prices), which must be looked up per request."""
+        found = self.find(hint, model)
+        if found is None:
+            return CatalogAnswer(hint, model, speed, 0, _FOREVER, hint or "unknown", None)
+        if found.time_of_day_prices:
+            return None
+        from_day, to_day = _stable_days(found.info, day)
+        when = dt.datetime.fromtimestamp(day * 86_400, tz=UTC)
+        card = self.ratecard(found, when, speed)
+        return CatalogAnswer(hint, model, speed, from_day, to_day, found.provider_id, card)
+
     def ratecard(self, model: CatalogModel, when: dt.datetime, speed: str | None) -> RateCard:
         """Compile the prices in force at `when` (and for `speed`, e.g. fast mode)."""
         from genai_prices.units import _get_registry
@@ -80,6 +116,24 @@ class Catalog:
                 continue
             units.append(_priced_unit(unit, value))
         return compile_ratecard(units)
+
+
+def _stable_days(info: Any, day: int) -> tuple[int, int]:
+    """The run of UTC days around `day` over which none of the model's prices change."""
+    from genai_prices import types
+
+    starts: set[int] = set()
+    constraints = [c.constraint for c in info.prices] if isinstance(info.prices, list) else []
+    constraints += [v.constraint for v in info.price_variants or ()]
+    for constraint in constraints:
+        if isinstance(constraint, types.StartDateConstraint):
+            starts.add(constraint.start_date.toordinal() - _EPOCH_ORDINAL)
+    before = [s for s in starts if s <= day]
+    after = [s for s in starts if s > day]
+    return (max(before) if before else 0), (min(after) if after else _FOREVER)
+
+
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def _priced_unit(unit: Any, value: Any) -> PricedUnit:

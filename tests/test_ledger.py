@@ -1,0 +1,129 @@
+"""The ledger itself: schema versions, the write path's bookkeeping, remembered prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from tests.conftest import Env
+
+from spendlane.demo import claude_assistant, write_jsonl
+from spendlane.events import UsageEvent
+from spendlane.ledger import LedgerError, SqliteLedger
+from spendlane.ledger.migrations import MIGRATIONS
+from spendlane.ledger.sqlite import _statements
+
+T0 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
+
+
+def test_new_ledger_is_at_the_latest_version(tmp_path: Path) -> None:
+    with SqliteLedger(tmp_path / "l.db") as ledger:
+        assert ledger.connection.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert ledger.connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_older_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    db = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("INSERT INTO contexts (id) VALUES (1)")
+    db.execute("INSERT INTO events (id, ts_ms, source, provider, model, output_tokens, "
+               "context_id) VALUES (7, 0, 's', 'p', 'm', 42, 1)")  # fmt: skip
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with SqliteLedger(path) as ledger:
+        version = ledger.connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in ledger.connection.execute("SELECT name FROM sqlite_master")}
+        kept = ledger.connection.execute("SELECT output_tokens FROM events").fetchall()
+    assert version == len(MIGRATIONS)
+    assert "price_cache" in tables
+    assert kept == [(42,)]
+
+
+def test_newer_ledger_is_refused_not_misread(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(LedgerError, match="newer than this spendlane"):
+        SqliteLedger(path)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(LedgerError, match=str(path)):
+        SqliteLedger(path)
+
+
+def event(key: str, output: int, sidechain: bool = False) -> UsageEvent:
+    return UsageEvent(key=key, ts_ms=1_790_000_000_000, source="claude_code",
+                      provider="anthropic", model="claude-opus-4-6", output_tokens=output,
+                      cost_nano=output * 25_000, is_sidechain=sidechain)  # fmt: skip
+
+
+def sums(ledger: SqliteLedger) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    db = ledger.connection
+    from_events = db.execute("SELECT COUNT(*), SUM(output_tokens), SUM(cost_nano) FROM events")
+    from_rollup = db.execute("SELECT SUM(events), SUM(output_tokens), SUM(cost_nano) "
+                             "FROM rollup_15m")  # fmt: skip
+    return from_events.fetchone(), from_rollup.fetchone()
+
+
+def test_rollup_follows_inserts_and_replacements(tmp_path: Path) -> None:
+    with SqliteLedger(tmp_path / "l.db") as ledger:
+        first = ledger.insert_events([event("a", 10), event("b", 5, sidechain=True)])
+        again = ledger.insert_events([event("a", 300), event("a", 20), event("b", 5)])
+        same = ledger.insert_events([event("a", 300)])
+        events, rollup = sums(ledger)
+        flags = ledger.connection.execute("SELECT is_sidechain FROM event_rows "
+                                          "WHERE output_tokens = 5").fetchall()  # fmt: skip
+    assert (first.inserted, first.duplicates) == (2, 0)
+    assert (again.inserted, again.replaced, again.duplicates) == (0, 2, 3)
+    assert (same.inserted, same.replaced, same.duplicates) == (0, 0, 1)
+    assert events == rollup == (2, 305, 305 * 25_000)
+    assert flags == [(0,)]  # the main-thread copy replaced the sidechain one
+
+
+def test_remembered_prices_spare_the_catalog(env: Env) -> None:
+    path = env.session_file()
+    write_jsonl(path, [claude_assistant(when=T0, session_id="s", message_id="m1",
+                                        request_id="r", output_tokens=1000)])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+        remembered = ledger.connection.execute("SELECT model, card IS NOT NULL "
+                                               "FROM price_cache").fetchall()  # fmt: skip
+    assert remembered == [("claude-sonnet-4-5-20250929", 1)]
+    write_jsonl(
+        path,
+        [
+            claude_assistant(
+                when=T0 + dt.timedelta(days=3),
+                session_id="s",
+                message_id="m2",
+                request_id="r",
+                output_tokens=2000,
+            )
+        ],
+    )
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from spendlane.ingest import ingest
+        from spendlane.ledger import SqliteLedger
+        with SqliteLedger(Path({str(env.ledger_path)!r})) as ledger:
+            report = ingest(ledger, roots={{"claude_code": [Path({str(env.claude)!r})],
+                                            "codex": [Path({str(env.codex)!r})]}})
+            cost = ledger.connection.execute("SELECT SUM(cost_nano) FROM events").fetchone()[0]
+        print(report.new_events, cost, "genai_prices" in sys.modules)
+    """)  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.split()  # fmt: skip
+    assert out == ["1", str(3000 * 15_000), "False"]
