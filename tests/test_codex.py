@@ -145,3 +145,61 @@ def test_codex_home_comma_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("CODEX_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert locations.codex_roots() == [tmp_path / ".codex"]
+
+
+def fork_meta(session: str, when: dt.datetime, **extra: Any) -> dict[str, Any]:
+    payload = {
+        "id": session,
+        "timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "cwd": "/w/app",
+        "cli_version": "0.60.0",
+        "model_provider": "openai",
+        **extra,
+    }
+    return codex_line(when, "session_meta", payload)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"forked_from_id": "parent-1"},
+        {"source": {"subagent": {"thread_spawn": {"parent_thread_id": "parent-1"}}}},
+    ],
+)
+def test_forked_rollout_does_not_count_the_parents_copied_history(
+    env: Env, marker: dict[str, Any]
+) -> None:
+    parent1, parent2 = codex_usage(1000, 0, 100, 0), codex_usage(3000, 0, 300, 0)
+    write_jsonl(env.rollout("rollout-parent.jsonl"), [
+        meta("parent-1"), context("gpt-5-codex"),
+        codex_token_count(at(1), parent1, parent1), codex_token_count(at(2), parent2, parent2),
+    ])  # fmt: skip
+    fork = at(10)
+    burst = [fork + dt.timedelta(milliseconds=ms) for ms in (1, 2, 3)]
+    child_total = codex_usage(3500, 0, 350, 0)
+    write_jsonl(env.rollout("rollout-child.jsonl"), [
+        fork_meta("child-1", fork, **marker),
+        fork_meta("parent-1", fork),  # ancestors' metas follow the child's
+        codex_line(burst[0], "turn_context", {"model": "gpt-5-codex"}),
+        codex_token_count(burst[1], parent1, parent1),
+        codex_token_count(burst[2], parent2, parent2),
+        codex_token_count(fork + dt.timedelta(seconds=7), child_total,
+                          codex_usage(500, 0, 50, 0)),
+    ])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    got = rows(env, "SELECT session_id, input_tokens, output_tokens FROM event_rows "
+                    "ORDER BY ts_ms")  # fmt: skip
+    assert got == [("parent-1", 1000, 100), ("parent-1", 2000, 200), ("child-1", 500, 50)]
+
+
+def test_a_rollout_that_is_not_a_fork_counts_its_first_turns(env: Env) -> None:
+    start = at(0)
+    first = codex_usage(100, 0, 10, 0)
+    write_jsonl(env.rollout(), [
+        fork_meta("root", start), context("gpt-5-codex"),
+        codex_token_count(start + dt.timedelta(milliseconds=200), first, first),
+    ])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    assert rows(env, "SELECT input_tokens FROM events") == [(100,)]

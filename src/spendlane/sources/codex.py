@@ -54,14 +54,28 @@ class _RateLimits(msgspec.Struct):
     secondary: _Window | None = None
 
 
+class _Spawn(msgspec.Struct):
+    parent_thread_id: str | None = None
+
+
+class _Subagent(msgspec.Struct):
+    thread_spawn: _Spawn | None = None
+
+
+class _Source(msgspec.Struct):
+    subagent: _Subagent | str | None = None
+
+
 class _Payload(msgspec.Struct):
     type: str | None = None
     id: str | None = None
+    timestamp: str | None = None
     model: str | None = None
     model_provider: str | None = None
     cwd: str | None = None
     cli_version: str | None = None
     forked_from_id: str | None = None
+    source: str | _Source | None = None
     info: _Info | None = None
     rate_limits: _RateLimits | None = None
 
@@ -82,6 +96,14 @@ class _State(msgspec.Struct):
     version: str | None = None
     last_total: tuple[int, int, int, int] | None = None
     turns: int = 0
+    replay_until_ms: int | None = None  # a fork's copied history ends by then
+
+
+# A forked or subagent rollout opens with its parent's history copied in, every line stamped
+# at the fork instant (then the ancestors' session metas). Its token counts are the parent's
+# usage, already counted in the parent's rollout. The copy is written in one burst; the fork's
+# own first turn needs a model call, so it lands later than this after the fork instant.
+REPLAY_WINDOW_MS = 1000
 
 
 # The model Codex used when a rollout names none, by the date it became the default.
@@ -124,11 +146,8 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         if payload is None:
             continue
         if envelope.type == "session_meta":
-            if state.session_id is None:
-                state.session_id = payload.id
-                state.cwd = payload.cwd
-                state.version = payload.cli_version
-                state.provider = payload.model_provider
+            if state.session_id is None:  # later metas are copied ancestors' (forks)
+                _start_session(state, payload, envelope.timestamp)
             continue
         if envelope.type == "turn_context":
             if payload.model:
@@ -143,6 +162,10 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         if payload.rate_limits is not None:
             readings.extend(_readings(payload.rate_limits, ts_ms, state.session_id))
         delta = _turn_usage(payload.info, state)
+        if state.replay_until_ms is not None:
+            if ts_ms <= state.replay_until_ms:
+                continue  # the parent's usage, copied: the running total is noted, not counted
+            state.replay_until_ms = None
         if delta is None:
             continue
         session = state.session_id or _session_from_name(path)
@@ -154,6 +177,23 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         malformed=reader.malformed,
         state=msgspec.json.encode(state).decode(),
     )
+
+
+def _start_session(state: _State, payload: _Payload, envelope_ts: str | None) -> None:
+    state.session_id = payload.id
+    state.cwd = payload.cwd
+    state.version = payload.cli_version
+    state.provider = payload.model_provider
+    source = payload.source
+    spawned = (
+        isinstance(source, _Source)
+        and isinstance(source.subagent, _Subagent)
+        and source.subagent.thread_spawn is not None
+    )
+    if payload.forked_from_id or spawned:
+        fork_ms = iso_to_ms(payload.timestamp) or iso_to_ms(envelope_ts)
+        if fork_ms is not None:
+            state.replay_until_ms = fork_ms + REPLAY_WINDOW_MS
 
 
 def _turn_usage(info: _Info | None, state: _State) -> tuple[int, int, int, int] | None:
