@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint typecheck bench clean
+CCUSAGE_VERSION := 20.0.24
+CCUSAGE := .cache/ccusage/node_modules/.bin/ccusage
+
+.PHONY: run demo test lint typecheck bench clean ccusage
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +22,16 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/spendlane demo
 
-test: $(STAMP)
+# ccusage (its native binary) for the parity tests and the benchmark; optional: without npm
+# those tests say they were skipped.
+ccusage:
+	@if [ ! -x $(CCUSAGE) ] && command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix .cache/ccusage \
+			ccusage@$(CCUSAGE_VERSION) >/dev/null 2>&1 \
+			|| echo "ccusage could not be installed; its parity tests will be skipped"; \
+	fi
+
+test: $(STAMP) ccusage
 	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
@@ -33,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache build dist .pytest_cache .mypy_cache .ruff_cache
