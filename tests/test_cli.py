@@ -119,3 +119,17 @@ def test_python_dash_m_and_version(env: Env) -> None:
     result = run("--version")
     assert result.returncode == 0
     assert "0.1.0" in result.stdout
+
+
+def test_weekly_and_monthly_json(env: Env) -> None:
+    write_jsonl(env.session_file(), [
+        assistant(dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC), "a", 1),  # Saturday
+        assistant(dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC), "b", 2),  # Monday
+    ])  # fmt: skip
+    weekly = json.loads(run("weekly", "--json", "--start-of-week", "sunday").stdout)
+    assert [(w["week"], w["outputTokens"]) for w in weekly["weekly"]] == [
+        ("2026-11-15", 1), ("2026-11-22", 2),
+    ]  # fmt: skip
+    monthly = json.loads(run("monthly", "--json", "--no-ingest").stdout)
+    assert [(m["month"], m["outputTokens"]) for m in monthly["monthly"]] == [("2026-11", 3)]
+    assert monthly["totals"]["outputTokens"] == 3

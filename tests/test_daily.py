@@ -11,7 +11,7 @@ from tests.conftest import Env
 from spendlane.events import UsageEvent
 from spendlane.ledger import SqliteLedger
 from spendlane.pricing import Pricer
-from spendlane.reports.daily import CostMode, daily_report
+from spendlane.reports.calendar import CostMode, Period, daily_report
 from spendlane.reports.render_json import daily_json
 
 PRICER = Pricer()
@@ -162,3 +162,34 @@ def test_source_filter_and_empty_range(env: Env) -> None:
         empty = daily_report(ledger, zone=dt.UTC, since=dt.date(2027, 1, 1))
     assert only_codex.total.output_tokens == 7
     assert empty.days == [] and empty.total.events == 0
+
+
+def test_weeks_start_on_the_chosen_day_in_the_report_zone(env: Env) -> None:
+    # Sunday 2026-11-22 23:30 in New York is Monday 04:30 UTC.
+    when = dt.datetime(2026, 11, 22, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+    with env.ledger() as ledger:
+        store(ledger, call(when, "a", output_tokens=1))
+        monday = daily_report(ledger, zone=ZoneInfo("America/New_York"), period=Period.WEEK)
+        sunday = daily_report(ledger, zone=ZoneInfo("America/New_York"), period=Period.WEEK,
+                              week_start=6)  # fmt: skip
+        utc = daily_report(ledger, zone=dt.UTC, period=Period.WEEK)
+    assert [d.date for d in monday.days] == [dt.date(2026, 11, 16)]
+    assert [d.date for d in sunday.days] == [dt.date(2026, 11, 22)]
+    assert [d.date for d in utc.days] == [dt.date(2026, 11, 23)]
+    assert daily_json(sunday)["weekly"][0]["week"] == "2026-11-22"
+
+
+def test_months_across_a_month_end_and_dst(env: Env) -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    calls = [
+        call(dt.datetime(2026, 10, 31, 22, 59, tzinfo=dt.UTC), "oct", output_tokens=1),  # 23:59
+        call(dt.datetime(2026, 10, 31, 23, 0, tzinfo=dt.UTC), "nov", output_tokens=2),  # 00:00
+        call(dt.datetime(2026, 3, 31, 21, 59, tzinfo=dt.UTC), "mar", output_tokens=4),  # 23:59
+    ]
+    with env.ledger() as ledger:
+        store(ledger, *calls)
+        report = daily_report(ledger, zone=zone, period=Period.MONTH, order_desc=True)
+    out = daily_json(report)
+    assert [(m["month"], m["outputTokens"]) for m in out["monthly"]] == [
+        ("2026-11", 2), ("2026-10", 1), ("2026-03", 4),
+    ]  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from spendlane.sources import LOG_SOURCES, SOURCE_ALIASES
 
 SOURCE_CHOICE = click.Choice(["all", *SOURCE_ALIASES], case_sensitive=False)
 COST_MODES = click.Choice(["auto", "calculate", "display"], case_sensitive=False)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class Context:
@@ -86,7 +88,7 @@ def main(ctx: click.Context, db: Path | None) -> None:
 def _overview(context: Context) -> None:
     from spendlane.cli import render
     from spendlane.periods import local_zone
-    from spendlane.reports.daily import daily_report
+    from spendlane.reports.calendar import daily_report
 
     with context.ledger() as ledger:
         stats = _ingest(ledger, list(LOG_SOURCES), quiet=False)
@@ -119,20 +121,55 @@ def ingest_command(context: Context, source: str, as_json: bool) -> None:
         render.ingest_summary(report)
 
 
+def _report_options(function: Any) -> Any:
+    """The options every calendar report takes."""
+    options: list[Callable[[Any], Any]] = [
+        click.option("-s", "--since", help="First day (YYYY-MM-DD or YYYYMMDD), inclusive."),
+        click.option("-u", "--until", help="Last day (YYYY-MM-DD or YYYYMMDD), inclusive."),
+        click.option("-z", "--timezone", "timezone",
+                     help="IANA time zone for days (default: local)."),
+        click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True),
+        click.option("-b", "--breakdown", is_flag=True, help="A row per model in each period."),
+        click.option("-j", "--json", "as_json", is_flag=True, help="JSON in ccusage's shape."),
+        click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto",
+                     show_default=True,
+                     help="auto: agent-reported cost when present, else computed."),
+        click.option("-o", "--order", type=click.Choice(["asc", "desc"]), default="asc"),
+        click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is."),
+        click.pass_obj,
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @main.command("daily")
-@click.option("-s", "--since", help="First day (YYYY-MM-DD or YYYYMMDD), inclusive.")
-@click.option("-u", "--until", help="Last day (YYYY-MM-DD or YYYYMMDD), inclusive.")
-@click.option("-z", "--timezone", "timezone", help="IANA time zone for days (default: local).")
-@click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True)
-@click.option("-b", "--breakdown", is_flag=True, help="A row per model under each day.")
-@click.option("-j", "--json", "as_json", is_flag=True, help="JSON in ccusage's shape.")
-@click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto", show_default=True,
-              help="auto: agent-reported cost when present, else computed.")  # fmt: skip
-@click.option("-o", "--order", type=click.Choice(["asc", "desc"]), default="asc")
-@click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
-@click.pass_obj
-def daily_command(
+@_report_options
+def daily_command(context: Context, **options: Any) -> None:
+    """Tokens and cost per day (and per model)."""
+    _calendar_report(context, "day", **options)
+
+
+@main.command("weekly")
+@_report_options
+@click.option("-w", "--start-of-week", type=click.Choice(WEEKDAYS, case_sensitive=False),
+              default="monday", show_default=True)  # fmt: skip
+def weekly_command(context: Context, start_of_week: str, **options: Any) -> None:
+    """Tokens and cost per week (and per model)."""
+    _calendar_report(context, "week", week_start=WEEKDAYS.index(start_of_week.lower()), **options)
+
+
+@main.command("monthly")
+@_report_options
+def monthly_command(context: Context, **options: Any) -> None:
+    """Tokens and cost per month (and per model)."""
+    _calendar_report(context, "month", **options)
+
+
+def _calendar_report(
     context: Context,
+    period: str,
+    *,
     since: str | None,
     until: str | None,
     timezone: str | None,
@@ -142,10 +179,10 @@ def daily_command(
     cost_mode: str,
     order: str,
     no_ingest: bool,
+    week_start: int = 0,
 ) -> None:
-    """Tokens and cost per day (and per model)."""
     from spendlane.periods import PeriodError, local_zone, parse_date
-    from spendlane.reports.daily import CostMode, daily_report
+    from spendlane.reports.calendar import CostMode, Period, daily_report
 
     try:
         zone = local_zone(timezone)
@@ -160,6 +197,7 @@ def daily_command(
         report = daily_report(
             ledger, zone=zone, since=first, until=last, sources=sources,
             cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
+            period=Period(period), week_start=week_start,
         )  # fmt: skip
     if as_json:
         from spendlane.reports.render_json import daily_json
@@ -182,7 +220,7 @@ def demo_command(keep: bool) -> None:
     from spendlane.ingest import ingest
     from spendlane.ledger import SqliteLedger
     from spendlane.periods import local_zone
-    from spendlane.reports.daily import daily_report
+    from spendlane.reports.calendar import daily_report
     from spendlane.sources.locations import CLAUDE_CODE, CODEX
 
     folder = Path(tempfile.mkdtemp(prefix="spendlane-demo-"))

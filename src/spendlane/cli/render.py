@@ -11,11 +11,13 @@ from rich.table import Table
 
 from spendlane.ingest import IngestReport
 from spendlane.money import nano_to_usd
-from spendlane.reports.daily import DailyReport, Tally
+from spendlane.reports.calendar import DailyReport, Tally
+from spendlane.reports.render_json import period_label
 from spendlane.sources import LOG_SOURCES
 
 console = Console()
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+WIDE = 120  # columns; below this, token counts are abbreviated
 
 
 def usd(nano: int) -> str:
@@ -23,7 +25,13 @@ def usd(nano: int) -> str:
 
 
 def tokens(n: int) -> str:
-    return f"{n:,}"
+    """Full counts on a wide terminal; 7.4M-style on a narrow one, so nothing is cut off."""
+    if console.width >= WIDE or abs(n) < 10_000:
+        return f"{n:,}"
+    for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
+        if abs(n) >= limit:
+            return f"{n / limit:.1f}{suffix}"
+    return str(n)
 
 
 class IngestProgress:
@@ -97,23 +105,35 @@ def _tally_cells(t: Tally) -> list[str]:
     ]
 
 
+_TITLES = {"day": ("Daily", "Date"), "week": ("Weekly", "Week"), "month": ("Monthly", "Month")}
+
+
 def daily_table(report: DailyReport, *, breakdown: bool) -> None:
-    table = Table(title=f"Daily usage ({report.zone}, cost: {report.cost_mode})")
-    table.add_column("Date", no_wrap=True)
-    table.add_column("Models", no_wrap=True)
-    for name in ("Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"):
-        table.add_column(name, justify="right")
+    """The calendar table; on a narrow terminal, short headers and no model list column
+    (the per-model rows of --breakdown carry the names instead)."""
+    title, first = _TITLES[report.period]
+    wide = console.width >= WIDE
+    table = Table(title=f"{title} usage ({report.zone}, cost: {report.cost_mode})")
+    table.add_column(first, no_wrap=True)
+    if wide:
+        table.add_column("Models", no_wrap=True)
+    headers = (
+        ("Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost")
+        if wide
+        else ("In", "Out", "Cache W", "Cache R", "Total", "Cost")
+    )
+    for name in headers:
+        table.add_column(name, justify="right", no_wrap=True)
     for day in report.days:
         models = sorted(day.models, key=lambda m: -day.models[m].cost_nano)
-        table.add_row(day.date.isoformat(), "\n".join(f"- {_short(m)}" for m in models),
-                      *_tally_cells(day.total))  # fmt: skip
+        names = ["\n".join(f"- {_short(m)}" for m in models)] if wide else []
+        table.add_row(period_label(report, day.date), *names, *_tally_cells(day.total))
         if breakdown:
             for model in models:
-                table.add_row(
-                    "", f"  └ {_short(model)}", *_tally_cells(day.models[model]), style="dim"
-                )
+                label = ["", f"  └ {_short(model)}"] if wide else [f" └ {_short(model)}"]
+                table.add_row(*label, *_tally_cells(day.models[model]), style="dim")
     table.add_section()
-    table.add_row("Total", "", *_tally_cells(report.total), style="bold")
+    table.add_row("Total", *([""] if wide else []), *_tally_cells(report.total), style="bold")
     console.print(table)
     _unpriced_note(report)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from spendlane.money import nano_to_usd
-from spendlane.reports.daily import DailyReport, Tally
+from spendlane.reports.calendar import DailyReport, Period, Tally
 
 
 def _tokens(t: Tally) -> dict[str, Any]:
@@ -17,13 +18,25 @@ def _tokens(t: Tally) -> dict[str, Any]:
     }
 
 
+# (top-level key, per-row label key) for each period, as ccusage names them.
+_NAMES = {Period.DAY: ("daily", "date"), Period.WEEK: ("weekly", "week"),
+          Period.MONTH: ("monthly", "month")}  # fmt: skip
+
+
+def period_label(report: DailyReport, start: dt.date) -> str:
+    """YYYY-MM-DD for a day or a week's first day, YYYY-MM for a month."""
+    return start.strftime("%Y-%m") if report.period is Period.MONTH else start.isoformat()
+
+
 def daily_json(report: DailyReport) -> dict[str, Any]:
+    """`daily`, `weekly` or `monthly` JSON, by the report's period."""
+    top, label = _NAMES[report.period]
     rows = []
     for day in report.days:
         models = sorted(day.models.items(), key=lambda kv: (-kv[1].cost_nano, kv[0]))
         rows.append(
             {
-                "date": day.date.isoformat(),
+                label: period_label(report, day.date),
                 **_tokens(day.total),
                 "totalTokens": day.total.total_tokens,
                 "totalCost": nano_to_usd(day.total.cost_nano),
@@ -35,7 +48,7 @@ def daily_json(report: DailyReport) -> dict[str, Any]:
             }
         )
     out: dict[str, Any] = {
-        "daily": rows,
+        top: rows,
         "totals": {
             **_tokens(report.total),
             "totalCost": nano_to_usd(report.total.cost_nano),

@@ -1,4 +1,4 @@
-"""Tokens and cost per local day, per model: `spendlane daily`.
+"""Tokens and cost per local day, week or month, per model: `daily`, `weekly`, `monthly`.
 
 Reads the quarter-hour rollup, never the events, so a year of heavy use reports in
 milliseconds. The JSON keeps ccusage's field names so scripts written for it keep working.
@@ -65,8 +65,28 @@ class Tally:
         self.estimated_events += other.estimated_events
 
 
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def period_start(day: dt.date, period: Period, week_start: int = 0) -> dt.date:
+    """The first day of the period `day` falls in (week_start: 0 = Monday … 6 = Sunday)."""
+    if period is Period.DAY:
+        return day
+    if period is Period.WEEK:
+        return day - dt.timedelta(days=(day.weekday() - week_start) % 7)
+    return day.replace(day=1)
+
+
 @dataclass(slots=True)
 class Day:
+    """One period's sums: a day, or the week or month that starts on `date`."""
+
     date: dt.date
     total: Tally = field(default_factory=Tally)
     models: dict[str, Tally] = field(default_factory=dict)
@@ -91,6 +111,7 @@ class DailyReport:
     unpriced: list[Unpriced]
     zone: str
     cost_mode: CostMode
+    period: Period = Period.DAY
 
 
 def daily_report(
@@ -102,8 +123,10 @@ def daily_report(
     sources: Iterable[str] | None = None,
     cost_mode: CostMode = CostMode.AUTO,
     order_desc: bool = False,
+    period: Period = Period.DAY,
+    week_start: int = 0,
 ) -> DailyReport:
-    """Sum the ledger per local day in `zone`, both ends of [since, until] inclusive."""
+    """Sum the ledger per local day (week, month) in `zone`; [since, until] are days, inclusive."""
     where = []
     params: list[object] = []
     if since is not None:
@@ -139,7 +162,7 @@ def daily_report(
             unpriced_events=row[11],
             estimated_events=row[12],
         )
-        day_key = date_of(bucket)
+        day_key = period_start(date_of(bucket), period, week_start)
         day = days.get(day_key)
         if day is None:
             day = days[day_key] = Day(day_key)
@@ -160,4 +183,5 @@ def daily_report(
         unpriced=sorted(unpriced.values(), key=lambda u: (-u.tokens, u.model)),
         zone=str(zone),
         cost_mode=cost_mode,
+        period=period,
     )
