@@ -133,3 +133,14 @@ def test_weekly_and_monthly_json(env: Env) -> None:
     monthly = json.loads(run("monthly", "--json", "--no-ingest").stdout)
     assert [(m["month"], m["outputTokens"]) for m in monthly["monthly"]] == [("2026-11", 3)]
     assert monthly["totals"]["outputTokens"] == 3
+
+
+def test_named_range_argument(env: Env) -> None:
+    write_jsonl(env.session_file(), [
+        assistant(dt.datetime(2026, 11, 14, 9, tzinfo=dt.UTC), "a", 1),  # last week
+        assistant(dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC), "b", 2),  # this week
+    ])  # fmt: skip
+    with time_machine.travel(dt.datetime(2026, 11, 22, 12, tzinfo=ZoneInfo("UTC")), tick=False):
+        result = CliRunner().invoke(main, ["daily", "last-week", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [d["date"] for d in json.loads(result.output)["daily"]] == ["2026-11-14"]

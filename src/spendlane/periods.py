@@ -58,6 +58,59 @@ def parse_date(text: str, option: str) -> dt.date:
         raise PeriodError(f"{option}: {text!r} is not a date ({exc})") from None
 
 
+_LAST_DAYS = re.compile(r"^(\d{1,4})d$")
+RANGE_NAMES = ("today", "yesterday", "this-week", "last-week", "this-month", "last-month", "Nd")
+
+
+def named_range(name: str, today: dt.date, week_start: int = 0) -> tuple[dt.date, dt.date] | None:
+    """First and last day of a range people say: today, yesterday, this-week, last-week,
+    this-month, last-month, or Nd (the last N days, today included). None if not a name."""
+    key = name.strip().lower()
+    if key == "today":
+        return today, today
+    if key == "yesterday":
+        day = today - dt.timedelta(days=1)
+        return day, day
+    week = today - dt.timedelta(days=(today.weekday() - week_start) % 7)
+    if key == "this-week":
+        return week, today
+    if key == "last-week":
+        return week - dt.timedelta(days=7), week - dt.timedelta(days=1)
+    month = today.replace(day=1)
+    if key == "this-month":
+        return month, today
+    if key == "last-month":
+        previous = (month - dt.timedelta(days=1)).replace(day=1)
+        return previous, month - dt.timedelta(days=1)
+    days = _LAST_DAYS.match(key)
+    if days and int(days.group(1)) > 0:
+        return today - dt.timedelta(days=int(days.group(1)) - 1), today
+    return None
+
+
+def parse_range(
+    text: str, today: dt.date, week_start: int = 0, option: str = "range"
+) -> tuple[dt.date, dt.date]:
+    """A range name, or one date (that day), or FROM..TO with dates or names."""
+    if ".." in text:
+        start, _, end = text.partition("..")
+        return (
+            parse_range(start, today, week_start, option)[0],
+            parse_range(end, today, week_start, option)[1],
+        )
+    found = named_range(text, today, week_start)
+    if found is not None:
+        return found
+    try:
+        day = parse_date(text, option)
+    except PeriodError:
+        names = ", ".join(RANGE_NAMES)
+        raise PeriodError(
+            f"{option}: expected a date (YYYY-MM-DD or YYYYMMDD) or one of {names}, got {text!r}"
+        ) from None
+    return day, day
+
+
 def day_start_ms(day: dt.date, zone: dt.tzinfo) -> int:
     """The UTC instant (ms) at which `day` begins in `zone` (DST-aware)."""
     local = dt.datetime.combine(day, dt.time(0), tzinfo=zone)

@@ -124,8 +124,9 @@ def ingest_command(context: Context, source: str, as_json: bool) -> None:
 def _report_options(function: Any) -> Any:
     """The options every calendar report takes."""
     options: list[Callable[[Any], Any]] = [
-        click.option("-s", "--since", help="First day (YYYY-MM-DD or YYYYMMDD), inclusive."),
-        click.option("-u", "--until", help="Last day (YYYY-MM-DD or YYYYMMDD), inclusive."),
+        click.argument("range_", metavar="[RANGE]", required=False),
+        click.option("-s", "--since", help="First day (YYYY-MM-DD, YYYYMMDD or a range name)."),
+        click.option("-u", "--until", help="Last day (YYYY-MM-DD, YYYYMMDD or a range name)."),
         click.option("-z", "--timezone", "timezone",
                      help="IANA time zone for days (default: local)."),
         click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True),
@@ -146,7 +147,11 @@ def _report_options(function: Any) -> Any:
 @main.command("daily")
 @_report_options
 def daily_command(context: Context, **options: Any) -> None:
-    """Tokens and cost per day (and per model)."""
+    """Tokens and cost per day (and per model).
+
+    RANGE: today, yesterday, this-week, last-week, this-month, last-month, 7d (any Nd),
+    a date, or FROM..TO.
+    """
     _calendar_report(context, "day", **options)
 
 
@@ -170,6 +175,7 @@ def _calendar_report(
     context: Context,
     period: str,
     *,
+    range_: str | None,
     since: str | None,
     until: str | None,
     timezone: str | None,
@@ -181,13 +187,19 @@ def _calendar_report(
     no_ingest: bool,
     week_start: int = 0,
 ) -> None:
-    from spendlane.periods import PeriodError, local_zone, parse_date
+    from spendlane.periods import PeriodError, local_zone, parse_range
     from spendlane.reports.calendar import CostMode, Period, daily_report
 
     try:
         zone = local_zone(timezone)
-        first = parse_date(since, "--since") if since else None
-        last = parse_date(until, "--until") if until else None
+        today = dt.datetime.now(zone).date()
+        first = last = None
+        if range_:
+            first, last = parse_range(range_, today, week_start, "RANGE")
+        if since:
+            first = parse_range(since, today, week_start, "--since")[0]
+        if until:
+            last = parse_range(until, today, week_start, "--until")[1]
     except PeriodError as exc:
         raise click.BadParameter(str(exc)) from None
     sources = _sources(source)
