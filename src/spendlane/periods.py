@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 BUCKET_MS = 900_000  # a quarter hour: every real zone's midnight falls on one
@@ -117,16 +118,50 @@ def day_start_ms(day: dt.date, zone: dt.tzinfo) -> int:
     return int(local.timestamp()) * 1000
 
 
-class BucketDates:
-    """Local date of each UTC quarter hour, memoised: a report maps thousands of buckets."""
+def offset_segments(zone: dt.tzinfo, first_bucket: int, last_bucket: int) -> list[tuple[int, int]]:
+    """[(from_bucket, utc_offset_seconds)] covering the buckets, one entry per offset change.
 
-    def __init__(self, zone: dt.tzinfo) -> None:
-        self._zone = zone
-        self._cache: dict[int, dt.date] = {}
+    Offsets are sampled once a day and each change is pinned to its quarter hour by bisection,
+    so a year costs a few hundred lookups however many events it holds.
+    """
+    per_day = 86_400_000 // BUCKET_MS
 
-    def __call__(self, bucket: int) -> dt.date:
-        day = self._cache.get(bucket)
-        if day is None:
-            instant = dt.datetime.fromtimestamp(bucket * BUCKET_MS / 1000, tz=self._zone)
-            day = self._cache[bucket] = instant.date()
-        return day
+    def offset(bucket: int) -> int:
+        instant = dt.datetime.fromtimestamp(bucket * BUCKET_MS / 1000, tz=zone)
+        delta = instant.utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    segments = [(first_bucket, offset(first_bucket))]
+    probe = first_bucket
+    while probe < last_bucket:
+        step = min(per_day, last_bucket - probe)
+        if offset(probe + step) != segments[-1][1]:
+            low, high = probe, probe + step  # offset(low) == current, offset(high) differs
+            while high - low > 1:
+                middle = (low + high) // 2
+                if offset(middle) == segments[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            segments.append((high, offset(high)))
+        probe += step
+    return segments
+
+
+def local_day_sql(segments: list[tuple[int, int]]) -> tuple[str, list[int]]:
+    """SQL turning a `bucket` column into the local day number (days since 1970-01-01)."""
+    if len(segments) == 1:
+        return f"(bucket * {BUCKET_MS // 1000} + ?) / 86400", [segments[0][1]]
+    cases = " ".join("WHEN bucket < ? THEN ?" for _ in segments[1:])
+    params: list[int] = []
+    for (_, offset), (next_start, _) in pairwise(segments):
+        params += [next_start, offset]
+    params.append(segments[-1][1])
+    return f"(bucket * {BUCKET_MS // 1000} + CASE {cases} ELSE ? END) / 86400", params
+
+
+EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+
+
+def day_from_number(number: int) -> dt.date:
+    return dt.date.fromordinal(EPOCH_DAY + number)

@@ -143,4 +143,39 @@ CREATE TABLE price_cache (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = f"""
+-- Which quarter hours each write changed, so per-zone day sums can be brought up to date
+-- by recomputing only the days a write touched.
+CREATE TABLE rollup_changes (
+    seq INTEGER PRIMARY KEY,
+    min_bucket INTEGER NOT NULL,
+    max_bucket INTEGER NOT NULL
+);
+INSERT INTO rollup_changes (min_bucket, max_bucket)
+    SELECT MIN(bucket), MAX(bucket) FROM rollup_15m WHERE bucket IS NOT NULL HAVING COUNT(*) > 0;
+
+-- Sums per local day in one time zone (day = days since 1970-01-01 in that zone), derived
+-- from rollup_15m: a year of days reads in a millisecond. `through_seq` says which changes
+-- a zone's days include.
+CREATE TABLE rollup_day (
+    zone TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    events INTEGER NOT NULL DEFAULT 0,
+    {_TOKEN_COLUMNS}
+    cost_nano INTEGER NOT NULL DEFAULT 0,
+    reported_cost_nano INTEGER NOT NULL DEFAULT 0,
+    auto_cost_nano INTEGER NOT NULL DEFAULT 0,
+    unpriced_events INTEGER NOT NULL DEFAULT 0,
+    estimated_events INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (zone, day, source, provider, model)
+) WITHOUT ROWID;
+CREATE TABLE rollup_day_state (
+    zone TEXT PRIMARY KEY,
+    through_seq INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)

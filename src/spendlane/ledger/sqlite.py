@@ -253,7 +253,14 @@ class SqliteLedger:
                     result.replaced += 1
             db.executemany(_REPLACE, replacements)
         db.executemany(_INSERT, fresh)
-        db.executemany(_APPLY_ROLLUP, rollup.entries())
+        entries = rollup.entries()
+        db.executemany(_APPLY_ROLLUP, entries)
+        if entries:
+            buckets = [entry[0] for entry in entries]
+            db.execute(
+                "INSERT INTO rollup_changes (min_bucket, max_bucket) VALUES (?, ?)",
+                (min(buckets), max(buckets)),
+            )
         result.inserted = len(fresh)
         result.unpriced = sum(1 for row in fresh if is_unpriced(row))
         return result

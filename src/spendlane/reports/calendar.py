@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from spendlane.ledger import SqliteLedger
-from spendlane.periods import BUCKET_MS, BucketDates, day_start_ms
+from spendlane.periods import EPOCH_DAY, day_from_number
+from spendlane.reports.days import refresh_days, zone_key
 
 
 class CostMode(StrEnum):
@@ -126,31 +127,35 @@ def daily_report(
     period: Period = Period.DAY,
     week_start: int = 0,
 ) -> DailyReport:
-    """Sum the ledger per local day (week, month) in `zone`; [since, until] are days, inclusive."""
-    where = []
-    params: list[object] = []
+    """Sum the ledger per local day (week, month) in `zone`; [since, until] are days, inclusive.
+
+    Reads the zone's day sums (see `reports.days`), so Python sees a row per day and model.
+    """
+    refresh_days(ledger, zone)
+    where = ["zone = ?"]
+    params: list[object] = [zone_key(zone)]
     if since is not None:
-        where.append("bucket >= ?")
-        params.append(day_start_ms(since, zone) // BUCKET_MS)
+        where.append("day >= ?")
+        params.append(since.toordinal() - EPOCH_DAY)
     if until is not None:
-        where.append("bucket < ?")
-        params.append(day_start_ms(until + dt.timedelta(days=1), zone) // BUCKET_MS)
+        where.append("day <= ?")
+        params.append(until.toordinal() - EPOCH_DAY)
     source_list = list(sources) if sources is not None else None
     if source_list is not None:
         where.append(f"source IN ({','.join('?' * len(source_list))})")
         params.extend(source_list)
-    sql = (
-        f"SELECT bucket, source, provider, model, events, input_tokens, output_tokens, "
-        f"cache_write_5m_tokens + cache_write_1h_tokens, cache_read_tokens, reasoning_tokens, "
-        f"{_COST_COLUMN[cost_mode]}, unpriced_events, estimated_events FROM rollup_15m "
-        f"WHERE events != 0 {''.join(' AND ' + w for w in where)}"
-    )
-    date_of = BucketDates(zone)
     days: dict[dt.date, Day] = {}
     unpriced: dict[tuple[str, str, str], Unpriced] = {}
     total = Tally()
-    for row in ledger.connection.execute(sql, params):
-        bucket, source, provider, model = row[0], row[1], row[2], row[3]
+    rows = ledger.connection.execute(
+        "SELECT day, source, provider, model, events, input_tokens, output_tokens, "
+        "cache_write_5m_tokens + cache_write_1h_tokens, cache_read_tokens, reasoning_tokens, "
+        f"{_COST_COLUMN[cost_mode]}, unpriced_events, estimated_events FROM rollup_day "
+        f"WHERE {' AND '.join(where)}",
+        params,
+    ).fetchall()
+    for row in rows:
+        day_number, source, provider, model = row[0], row[1], row[2], row[3]
         tally = Tally(
             events=row[4],
             input_tokens=row[5],
@@ -162,7 +167,7 @@ def daily_report(
             unpriced_events=row[11],
             estimated_events=row[12],
         )
-        day_key = period_start(date_of(bucket), period, week_start)
+        day_key = period_start(day_from_number(day_number), period, week_start)
         day = days.get(day_key)
         if day is None:
             day = days[day_key] = Day(day_key)
