@@ -41,8 +41,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/
 
-bench: $(STAMP)
-	$(BIN)/python bench/run.py
+bench: $(STAMP) ccusage
+	$(BIN)/python bench/compare.py
 
 clean:
 	rm -rf $(VENV) .cache build dist .pytest_cache .mypy_cache .ruff_cache

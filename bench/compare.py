@@ -1,0 +1,102 @@
+"""Time spendlane cold and warm, and ccusage, on one corpus; print a markdown table.
+
+    python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--warm-runs 5]
+
+Generates the corpus with bench/corpus.py into bench/out/ if it is missing. Each command runs
+as a child process with its own HOME, CLAUDE_CONFIG_DIR, CODEX_HOME, SPENDLANE_HOME and TZ=UTC;
+wall time and peak RSS come from /usr/bin/time. Results also go to bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+TOKENS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens")
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any]]:
+    """(wall seconds, peak RSS in MiB, parsed JSON stdout) of one run."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *command],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        wall, rss_kib = report.read().split()[-2:]
+    return float(wall), int(rss_kib) // 1024, json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1000)
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE"))
+    parser.add_argument("--warm-runs", type=int, default=5)
+    ns = parser.parse_args()
+    corpus = ns.corpus or BENCH / "out" / f"corpus-{ns.size_mb}"
+    if not (corpus / "manifest.json").exists():
+        subprocess.run([sys.executable, str(BENCH / "corpus.py"), str(corpus), "--size-mb",
+                        str(ns.size_mb)], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    scratch = Path(tempfile.mkdtemp(prefix="spendlane-bench-"))
+    (scratch / "home").mkdir()
+    env = {**os.environ, "HOME": str(scratch / "home"), "TZ": "UTC",
+           "CLAUDE_CONFIG_DIR": str(corpus / "claude"), "CODEX_HOME": str(corpus / "codex"),
+           "SPENDLANE_HOME": str(scratch / "spendlane")}  # fmt: skip
+    venv = REPO / ".venv" / "bin" / "spendlane"
+    spendlane = [str(venv) if venv.exists() else "spendlane", "daily", "--json"]
+    results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest}}
+    try:
+        cold = timed(spendlane, env)
+        results["spendlane_cold"] = {"seconds": cold[0], "peak_mib": cold[1]}
+        warm = [timed(spendlane, env) for _ in range(ns.warm_runs)]
+        seconds = [w[0] for w in warm]
+        results["spendlane_warm"] = {"median_seconds": statistics.median(seconds),
+                                     "min_seconds": min(seconds),
+                                     "peak_mib": max(w[1] for w in warm)}  # fmt: skip
+        ours = cold[2]["totals"]
+        results["spendlane_totals"] = {k: ours[k] for k in TOKENS}
+        ccusage = ns.ccusage or shutil.which("ccusage")
+        local = REPO / ".cache/ccusage/node_modules/.bin/ccusage"
+        ccusage = ccusage or (str(local) if local.exists() else None)
+        if ccusage:
+            theirs = timed([ccusage, "daily", "--json", "--offline"], env)
+            results["ccusage"] = {
+                "seconds": theirs[0],
+                "peak_mib": theirs[1],
+                "totals": {k: theirs[2]["totals"][k] for k in TOKENS},
+            }
+            results["tokens_equal"] = results["ccusage"]["totals"] == results["spendlane_totals"]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    (BENCH / "out").mkdir(exist_ok=True)
+    (BENCH / "out" / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"Corpus: {manifest['bytes'] / 1e6:,.0f} MB, {manifest['files']:,} files\n")
+    print("| run | wall | peak memory |")
+    print("|---|---|---|")
+    print(f"| spendlane cold (empty ledger) | {cold[0]:.2f} s | {cold[1]} MiB |")
+    w = results["spendlane_warm"]
+    print(f"| spendlane warm (nothing new), median of {ns.warm_runs} | {w['median_seconds']:.2f} s"
+          f" | {w['peak_mib']} MiB |")  # fmt: skip
+    if "ccusage" in results:
+        c = results["ccusage"]
+        print(f"| ccusage daily --json --offline | {c['seconds']:.2f} s | {c['peak_mib']} MiB |")
+        print(f"\nToken totals equal: {results['tokens_equal']}")
+    else:
+        print("\nccusage not found (set --ccusage or CCUSAGE, or run `make ccusage`)")
+
+
+if __name__ == "__main__":
+    main()
