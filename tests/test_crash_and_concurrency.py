@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+CleanRun = tuple[float, tuple[object, ...]]
 SUMS = ("COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m_tokens), "
         "SUM(cache_write_1h_tokens), SUM(cache_read_tokens), SUM(cost_nano)")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 25 MB of realistic logs, big enough that an ingest takes a second or two."""
+    """About 80 MB of realistic logs, big enough that an ingest takes a couple of seconds."""
     root = tmp_path_factory.mktemp("corpus")
     subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), str(root), "--size-mb",
-                    "25", "--seed", "3", "--workers", "2"], check=True,
+                    "80", "--seed", "3", "--workers", "2"], check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     return root
 
@@ -69,11 +70,20 @@ def totals(home: Path) -> tuple[object, ...]:
 
 
 @pytest.fixture(scope="module")
-def clean_totals(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...]:
+def clean_run(
+    corpus: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[float, tuple[object, ...]]:
+    """How long a clean ingest of the corpus takes, and the totals it leaves."""
     home = tmp_path_factory.mktemp("clean")
+    started = time.monotonic()
     process = ingest(corpus, home)
     assert process.wait(timeout=300) == 0, process.stderr.read() if process.stderr else ""
-    return totals(home)
+    return time.monotonic() - started, totals(home)
+
+
+@pytest.fixture(scope="module")
+def clean_totals(clean_run: CleanRun) -> tuple[object, ...]:
+    return clean_run[1]
 
 
 def test_clean_ingest_matches_the_generators_truth(
@@ -104,14 +114,15 @@ def test_ingesting_again_changes_nothing(
 
 
 def test_kill_nine_at_random_moments_then_finish(
-    corpus: Path, clean_totals: tuple[object, ...], tmp_path: Path
+    corpus: Path, clean_run: CleanRun, tmp_path: Path
 ) -> None:
+    duration, clean_totals = clean_run
     rng = random.Random(20261122)
     kills = 0
     partial: list[object] = []
     for _ in range(8):
         process = ingest(corpus, tmp_path)
-        time.sleep(rng.uniform(0.2, 0.9))
+        time.sleep(rng.uniform(0.3, 0.9) * duration)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             kills += 1

@@ -28,6 +28,7 @@ POOL_MIN_BYTES = 32 * 1024 * 1024
 # long enough that thousands of small files do not cost thousands of commits.
 BATCH_EVENTS = 20_000
 BATCH_FILES = 200
+BATCH_SECONDS = 0.5  # and at least this often, so a long first run keeps what it has read
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -181,6 +182,7 @@ class _Committer:
         self.pending: list[tuple[Outcome, FileCursor, FileResult]] = []
         self.pending_events = 0
         self.learned_prices: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.last_flush = time.monotonic()
 
     def add(self, outcome: Outcome) -> None:
         if outcome.cursor is None:
@@ -196,7 +198,11 @@ class _Committer:
         self.done += outcome.cursor.offset - outcome.start
         if self.progress is not None:
             self.progress(min(self.done, self.total), self.total)
-        if self.pending_events >= BATCH_EVENTS or len(self.pending) >= BATCH_FILES:
+        if (
+            self.pending_events >= BATCH_EVENTS
+            or len(self.pending) >= BATCH_FILES
+            or time.monotonic() - self.last_flush >= BATCH_SECONDS
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -213,6 +219,7 @@ class _Committer:
                 self.report.unpriced_models.update(parsed.unpriced_models)
         self.pending.clear()
         self.pending_events = 0
+        self.last_flush = time.monotonic()
 
 
 def _count(stats: SourceStats, parsed: FileResult, result: WriteResult) -> None:
