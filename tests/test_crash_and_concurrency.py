@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CleanRun = tuple[float, tuple[object, ...]]
 SUMS = ("COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m_tokens), "
         "SUM(cache_write_1h_tokens), SUM(cache_read_tokens), SUM(cost_nano)")  # fmt: skip
 
@@ -51,8 +50,11 @@ def ingest(corpus: Path, home: Path) -> subprocess.Popen[bytes]:
 def totals(home: Path) -> tuple[object, ...]:
     if not (home / "ledger.sqlite3").exists():  # killed before it was created
         return (0,) * 7
-    db = sqlite3.connect(home / "ledger.sqlite3")
+    db = sqlite3.connect(home / "ledger.sqlite3", isolation_level=None)
     try:
+        db.execute("BEGIN")  # one snapshot: a commit may land between two reads otherwise
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'rollup_day'").fetchone():
+            return (0,) * 7  # the schema is being created by the first run
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         events = [v or 0 for v in db.execute(f"SELECT {SUMS} FROM events").fetchone()]
         rollup = [
@@ -70,20 +72,12 @@ def totals(home: Path) -> tuple[object, ...]:
 
 
 @pytest.fixture(scope="module")
-def clean_run(
-    corpus: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[float, tuple[object, ...]]:
-    """How long a clean ingest of the corpus takes, and the totals it leaves."""
+def clean_totals(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...]:
+    """The totals one uninterrupted ingest of the corpus leaves."""
     home = tmp_path_factory.mktemp("clean")
-    started = time.monotonic()
     process = ingest(corpus, home)
     assert process.wait(timeout=300) == 0, process.stderr.read() if process.stderr else ""
-    return time.monotonic() - started, totals(home)
-
-
-@pytest.fixture(scope="module")
-def clean_totals(clean_run: CleanRun) -> tuple[object, ...]:
-    return clean_run[1]
+    return totals(home)
 
 
 def test_clean_ingest_matches_the_generators_truth(
@@ -114,18 +108,19 @@ def test_ingesting_again_changes_nothing(
 
 
 def test_kill_nine_at_random_moments_then_finish(
-    corpus: Path, clean_run: CleanRun, tmp_path: Path
+    corpus: Path, clean_totals: tuple[object, ...], tmp_path: Path
 ) -> None:
-    duration, clean_totals = clean_run
     rng = random.Random(20261122)
     kills = 0
     partial: list[object] = []
     done = 0
     for _ in range(12):
-        # Aim inside what is left of the work: start-up, then a random share of the rest.
-        remaining = 1 - done / int(clean_totals[0])  # type: ignore[call-overload]
         process = ingest(corpus, tmp_path)
-        time.sleep(rng.uniform(0.15, 0.7) * duration * remaining)
+        # Wait for this run's first commit, then kill it a random moment later: that lands
+        # inside the work, whatever the speed of the machine.
+        while process.poll() is None and int(totals(tmp_path)[0]) == done:  # type: ignore[call-overload]
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.1))
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             kills += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spendlane.ledger import FileCursor, SqliteLedger, WriteResult
+from spendlane.ledger import FileCursor, SqliteLedger
 from spendlane.ledger.sqlite import FileBatch
 from spendlane.sources import LOG_SOURCES
 from spendlane.sources.reading import unchanged
@@ -210,27 +210,25 @@ class _Committer:
             return
         batch = [FileBatch(c, p.prepared, p.notices, p.readings) for _, c, p in self.pending]
         results = self.ledger.commit_files(batch)
-        for (outcome, cursor, parsed), result in zip(self.pending, results, strict=True):
+        for source, result in results.items():
+            stats = self.report.sources[source]
+            stats.new_events += result.inserted
+            stats.replaced += result.replaced
+            stats.duplicates += result.duplicates
+            stats.unpriced_events += result.unpriced
+        for outcome, cursor, parsed in self.pending:
             stats = self.report.sources[outcome.source]
-            _count(stats, parsed, result)
+            stats.files_read += 1
             stats.files_reset += int(outcome.reset)
             stats.bytes_read += cursor.offset - outcome.start
-            if result.unpriced:
+            stats.malformed_lines += parsed.malformed
+            stats.limit_notices += len(parsed.notices)
+            stats.rate_limit_readings += len(parsed.readings)
+            if results[outcome.source].unpriced:
                 self.report.unpriced_models.update(parsed.unpriced_models)
         self.pending.clear()
         self.pending_events = 0
         self.last_flush = time.monotonic()
-
-
-def _count(stats: SourceStats, parsed: FileResult, result: WriteResult) -> None:
-    stats.files_read += 1
-    stats.new_events += result.inserted
-    stats.replaced += result.replaced
-    stats.duplicates += result.duplicates
-    stats.malformed_lines += parsed.malformed
-    stats.unpriced_events += result.unpriced
-    stats.limit_notices += len(parsed.notices)
-    stats.rate_limit_readings += len(parsed.readings)
 
 
 def _run(

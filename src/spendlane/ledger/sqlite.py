@@ -101,12 +101,29 @@ class SqliteLedger:
             self._db = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"cannot open the ledger at {path}: {exc}") from exc
+
+    def _use_wal(self) -> None:
+        """Switch a new ledger to WAL (a ledger stays in WAL once set).
+
+        Switching needs a moment alone with the file, and SQLite answers "locked" at once
+        rather than waiting when two processes create a ledger together: retry for a while.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def close(self) -> None:
         self._db.close()
@@ -169,23 +186,41 @@ class SqliteLedger:
         )
         return {row[0]: FileCursor(*row) for row in rows}
 
-    def commit_files(self, batch: Sequence[FileBatch]) -> list[WriteResult]:
-        """Store files' new events and advanced cursors in one transaction: all or nothing."""
-        results = []
+    def commit_files(self, batch: Sequence[FileBatch]) -> dict[str, WriteResult]:
+        """Store files' new events and advanced cursors in one transaction: all or nothing.
+
+        Returns what was written per source. The batch goes in as a few statements, not a
+        few per file: a first import of thousands of small files is dominated by them.
+        """
+        by_source: dict[str, list[Prepared]] = {}
+        for item in batch:
+            by_source.setdefault(item.cursor.source, []).append(item.events)
+        now = int(time.time() * 1000)
+        notices = [(n.source, n.ts_ms, n.reset_at_ms, n.text, n.session_id)
+                   for item in batch for n in item.notices]  # fmt: skip
+        readings = [
+            (
+                r.source,
+                r.ts_ms,
+                r.window,
+                r.used_percent,
+                r.window_minutes,
+                r.resets_at_ms,
+                r.session_id,
+            )
+            for item in batch
+            for r in item.readings
+        ]
         with self.write() as db:
-            for item in batch:
-                item.cursor.id = self._save_cursor(db, item.cursor)
-                results.append(self._insert(db, item.events))
+            db.executemany(_SAVE_CURSOR, [_cursor_row(item.cursor, now) for item in batch])
+            results = {source: self._insert(db, parts) for source, parts in by_source.items()}
+            if notices:
+                db.executemany("INSERT OR IGNORE INTO limit_notices VALUES (?, ?, ?, ?, ?)",
+                               notices)  # fmt: skip
+            if readings:
                 db.executemany(
-                    "INSERT OR IGNORE INTO limit_notices VALUES (?, ?, ?, ?, ?)",
-                    [(n.source, n.ts_ms, n.reset_at_ms, n.text, n.session_id)
-                     for n in item.notices],
-                )  # fmt: skip
-                db.executemany(
-                    "INSERT OR IGNORE INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(r.source, r.ts_ms, r.window, r.used_percent, r.window_minutes,
-                      r.resets_at_ms, r.session_id) for r in item.readings],
-                )  # fmt: skip
+                    "INSERT OR IGNORE INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)", readings
+                )
         return results
 
     def commit_file(
@@ -199,7 +234,7 @@ class SqliteLedger:
         from spendlane.ledger.rows import prepare
 
         batch = FileBatch(cursor, prepare(*best_copies(list(events))), notices, readings)
-        return self.commit_files([batch])[0]
+        return self.commit_files([batch])[cursor.source]
 
     def insert_events(self, events: Sequence[UsageEvent]) -> WriteResult:
         """Store events that come from no file (record API, wrapped runs)."""
@@ -207,39 +242,40 @@ class SqliteLedger:
         from spendlane.ledger.rows import prepare
 
         with self.write() as db:
-            return self._insert(db, prepare(*best_copies(list(events))))
+            return self._insert(db, [prepare(*best_copies(list(events)))])
 
-    def _save_cursor(self, db: sqlite3.Connection, c: FileCursor) -> int:
-        row = db.execute(
-            "INSERT INTO files (path, source, inode, size, mtime_ns, offset, head_len, head_hash, "
-            "state, malformed_lines, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (path) DO UPDATE SET source = excluded.source, inode = excluded.inode, "
-            "size = excluded.size, mtime_ns = excluded.mtime_ns, offset = excluded.offset, "
-            "head_len = excluded.head_len, head_hash = excluded.head_hash, "
-            "state = excluded.state, malformed_lines = excluded.malformed_lines, "
-            "updated_ms = excluded.updated_ms RETURNING id",
-            (c.path, c.source, c.inode, c.size, c.mtime_ns, c.offset, c.head_len, c.head_hash,
-             c.state, c.malformed_lines, int(time.time() * 1000)),
-        ).fetchone()  # fmt: skip
-        return int(row[0])
-
-    def _insert(self, db: sqlite3.Connection, prepared: Prepared) -> WriteResult:
+    def _insert(self, db: sqlite3.Connection, parts: Sequence[Prepared]) -> WriteResult:
         """The one write path for events: insert new calls, replace by better copies, and
         keep the rollup in step, all inside the caller's transaction."""
         from spendlane.ledger.rows import Rollup, better_row, is_unpriced
 
-        result = WriteResult(duplicates=prepared.duplicates)
-        if not prepared.rows:
+        result = WriteResult()
+        rollup = Rollup()  # filled as if every row were new; corrected below
+        rows: dict[int, tuple[Any, ...]] = {}
+        contexts: list[tuple[Any, ...]] = []
+        for prepared in parts:
+            result.duplicates += prepared.duplicates
+            rollup.merge(prepared.rollup)
+            contexts.extend(prepared.contexts)
+            for row in prepared.rows:
+                held = rows.get(row[0])
+                if held is None:
+                    rows[row[0]] = row
+                    continue
+                result.duplicates += 1  # the same call in two files of this batch
+                loser = held if better_row(row, held) else row
+                rollup.add(loser, -1)
+                if loser is held:
+                    rows[row[0]] = row
+        if not rows:
             return result
-        db.executemany(_INSERT_CONTEXT, prepared.contexts)
-        stored = self._stored(db, [row[0] for row in prepared.rows])
-        rollup = Rollup()
-        rollup.merge(prepared.rollup)  # as if every row were new; corrected below
-        fresh = prepared.rows
+        db.executemany(_INSERT_CONTEXT, contexts)
+        stored = self._stored(db, list(rows))
+        fresh = list(rows.values())
         if stored:
             fresh = []
             replacements = []
-            for row in prepared.rows:
+            for row in rows.values():
                 old = stored.get(row[0])
                 if old is None:
                     fresh.append(row)
@@ -275,6 +311,21 @@ class SqliteLedger:
             for row in db.execute(f"SELECT {columns} FROM events WHERE id IN ({marks})", chunk):
                 found[row[0]] = row
         return found
+
+
+_SAVE_CURSOR = (
+    "INSERT INTO files (path, source, inode, size, mtime_ns, offset, head_len, head_hash, "
+    "state, malformed_lines, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (path) DO UPDATE SET source = excluded.source, inode = excluded.inode, "
+    "size = excluded.size, mtime_ns = excluded.mtime_ns, offset = excluded.offset, "
+    "head_len = excluded.head_len, head_hash = excluded.head_hash, state = excluded.state, "
+    "malformed_lines = excluded.malformed_lines, updated_ms = excluded.updated_ms"
+)
+
+
+def _cursor_row(c: FileCursor, now_ms: int) -> tuple[Any, ...]:
+    return (c.path, c.source, c.inode, c.size, c.mtime_ns, c.offset, c.head_len, c.head_hash,
+            c.state, c.malformed_lines, now_ms)  # fmt: skip
 
 
 def _statements(script: str) -> list[str]:
