@@ -38,6 +38,12 @@ class Context:
             raise click.ClickException(str(exc)) from None
 
 
+def _echo_json(value: Any) -> None:
+    """Indented for a person at a terminal; compact (and several times faster) when piped."""
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(value, indent=indent))
+
+
 def _sources(choice: str) -> list[str]:
     return list(LOG_SOURCES) if choice.lower() == "all" else [SOURCE_ALIASES[choice.lower()]]
 
@@ -114,7 +120,7 @@ def ingest_command(context: Context, source: str, as_json: bool) -> None:
     with context.ledger() as ledger:
         report = _ingest(ledger, _sources(source), quiet=as_json)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _echo_json(report.to_json())
     else:
         from spendlane.cli import render
 
@@ -214,7 +220,7 @@ def _calendar_report(
     if as_json:
         from spendlane.reports.render_json import daily_json
 
-        click.echo(json.dumps(daily_json(report), indent=2))
+        _echo_json(daily_json(report))
     else:
         from spendlane.cli import render
 
