@@ -231,6 +231,15 @@ class _Committer:
         self.last_flush = time.monotonic()
 
 
+def _pool_worker(*prices: Any) -> None:
+    """A parse worker yields the CPU to the writer, which is the one that cannot be split."""
+    from spendlane.ingest_worker import init_worker
+
+    if hasattr(os, "nice"):
+        os.nice(5)
+    init_worker(*prices)
+
+
 def _run(
     tasks: list[Task],
     prices: tuple[list[PriceOverride], list[tuple[Any, ...]]],
@@ -253,5 +262,5 @@ def _run(
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
     ordered = sorted(tasks, key=lambda t: -t.pending)  # big files first: balanced workers
-    with context.Pool(n, initializer=init_worker, initargs=prices) as pool:
+    with context.Pool(n, initializer=_pool_worker, initargs=prices) as pool:
         yield from pool.imap_unordered(process, ordered, chunksize=1)
