@@ -127,3 +127,15 @@ def test_remembered_prices_spare_the_catalog(env: Env) -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.split()  # fmt: skip
     assert out == ["1", str(3000 * 15_000), "False"]
+
+
+def test_two_connections_taking_turns_never_double_insert(tmp_path: Path) -> None:
+    """A connection that filled an empty ledger skips lookups only until another writes."""
+    path = tmp_path / "l.db"
+    with SqliteLedger(path) as one, SqliteLedger(path) as two:
+        assert one.insert_events([event("a", 10)]).inserted == 1
+        assert two.insert_events([event("b", 20)]).inserted == 1
+        again = one.insert_events([event("b", 30), event("c", 5)])  # b was written by `two`
+        assert (again.inserted, again.replaced) == (1, 1)
+        events, rollup = sums(one)
+    assert events == rollup == (3, 45, 45 * 25_000)
