@@ -68,7 +68,11 @@ def edge_cases(root: Path) -> None:
     ])  # fmt: skip
     write_jsonl(claude / "edge" / "subagents" / "agent-a1.jsonl",
                 [a("m5", 70, sidechain=True, agent_id="a1")])  # fmt: skip
-    write_jsonl(claude / "resumed.jsonl", [a("m2", 400), a("m6", 33, minutes=3)])
+    # A resumed session starts with copies of the old session's lines; its own lines carry
+    # its own session id.
+    resumed = a("m6", 33, minutes=3)
+    resumed["sessionId"] = "resumed"
+    write_jsonl(claude / "resumed.jsonl", [a("m2", 400), resumed])
     rollout = (
         root / "codex" / "sessions" / "2026" / "11" / "20" / "rollout-2026-11-20T09-00-00-e.jsonl"
     )
@@ -117,3 +121,24 @@ def test_claude_cost_equals_ccusage_below_the_long_context_tier(tmp_path: Path) 
     write_demo_logs(tmp_path, T0, seed=5)
     theirs, ours = run_both(tmp_path, "claude", "claude", "UTC")
     assert ours["totals"]["totalCost"] == pytest.approx(theirs["totals"]["totalCost"], abs=1e-9)
+
+
+def test_tokens_per_session_equal_ccusage(tmp_path: Path) -> None:
+    write_demo_logs(tmp_path, T0, seed=17)
+    edge_cases(tmp_path)
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "TZ": "UTC",
+           "CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "codex"),
+           "SPENDLANE_HOME": str(tmp_path / "spendlane")}  # fmt: skip
+    (tmp_path / "home").mkdir(exist_ok=True)
+    theirs = json.loads(subprocess.run(
+        [str(CCUSAGE), "claude", "session", "--json", "--offline"], capture_output=True,
+        text=True, env=env, check=True, timeout=120).stdout)  # fmt: skip
+    ours = json.loads(subprocess.run(
+        [sys.executable, "-m", "spendlane", "session", "--json", "--source", "claude"],
+        capture_output=True, text=True, env=env, check=True, timeout=120).stdout)  # fmt: skip
+
+    def per_session(report: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+        return {s["sessionId"]: (*(s[k] for k in TOKENS), s["firstActivity"], s["lastActivity"])
+                for s in report["sessions"]}  # fmt: skip
+
+    assert per_session(ours) == per_session(theirs)

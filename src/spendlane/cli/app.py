@@ -177,6 +177,70 @@ def monthly_command(context: Context, **options: Any) -> None:
     _calendar_report(context, "month", **options)
 
 
+def _range(
+    range_: str | None,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    week_start: int = 0,
+) -> tuple[Any, dt.date | None, dt.date | None]:
+    """The report zone and first/last day from RANGE, --since, --until (these win)."""
+    from spendlane.periods import PeriodError, local_zone, parse_range
+
+    try:
+        zone = local_zone(timezone)
+        today = dt.datetime.now(zone).date()
+        first = last = None
+        if range_:
+            first, last = parse_range(range_, today, week_start, "RANGE")
+        if since:
+            first = parse_range(since, today, week_start, "--since")[0]
+        if until:
+            last = parse_range(until, today, week_start, "--until")[1]
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return zone, first, last
+
+
+@main.command("session")
+@_report_options
+def session_command(
+    context: Context,
+    *,
+    range_: str | None,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    source: str,
+    breakdown: bool,
+    as_json: bool,
+    cost_mode: str,
+    order: str,
+    no_ingest: bool,
+) -> None:
+    """Tokens and cost per session (a session counts if any of its calls is in RANGE)."""
+    from spendlane.reports.calendar import CostMode
+    from spendlane.reports.sessions import session_report
+
+    zone, first, last = _range(range_, since, until, timezone)
+    sources = _sources(source)
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, sources, quiet=as_json)
+        report = session_report(
+            ledger, zone=zone, since=first, until=last, sources=sources,
+            cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
+        )  # fmt: skip
+    if as_json:
+        from spendlane.reports.render_json import sessions_json
+
+        _echo_json(sessions_json(report))
+    else:
+        from spendlane.cli import render
+
+        render.session_table(report, breakdown=breakdown)
+
+
 def _calendar_report(
     context: Context,
     period: str,
@@ -193,21 +257,9 @@ def _calendar_report(
     no_ingest: bool,
     week_start: int = 0,
 ) -> None:
-    from spendlane.periods import PeriodError, local_zone, parse_range
     from spendlane.reports.calendar import CostMode, Period, daily_report
 
-    try:
-        zone = local_zone(timezone)
-        today = dt.datetime.now(zone).date()
-        first = last = None
-        if range_:
-            first, last = parse_range(range_, today, week_start, "RANGE")
-        if since:
-            first = parse_range(since, today, week_start, "--since")[0]
-        if until:
-            last = parse_range(until, today, week_start, "--until")[1]
-    except PeriodError as exc:
-        raise click.BadParameter(str(exc)) from None
+    zone, first, last = _range(range_, since, until, timezone, week_start)
     sources = _sources(source)
     with context.ledger() as ledger:
         if not no_ingest:

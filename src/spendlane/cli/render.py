@@ -13,6 +13,7 @@ from spendlane.ingest import IngestReport
 from spendlane.money import nano_to_usd
 from spendlane.reports.calendar import DailyReport, Tally
 from spendlane.reports.render_json import period_label
+from spendlane.reports.sessions import SessionReport
 from spendlane.sources import LOG_SOURCES
 
 console = Console()
@@ -136,6 +137,39 @@ def daily_table(report: DailyReport, *, breakdown: bool) -> None:
     table.add_row("Total", *([""] if wide else []), *_tally_cells(report.total), style="bold")
     console.print(table)
     _unpriced_note(report)
+
+
+def session_table(report: SessionReport, *, breakdown: bool) -> None:
+    """Sessions, latest activity and cost; a narrow terminal gets totals only."""
+    wide = console.width >= WIDE
+    table = Table(title=f"Usage by session ({report.zone}, cost: {report.cost_mode})")
+    table.add_column("Session", no_wrap=True)
+    table.add_column("Project", overflow="fold")
+    table.add_column("Last activity", no_wrap=True)
+    headers = ("Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost")
+    for name in headers if wide else ("Tokens", "Cost"):
+        table.add_column(name, justify="right", no_wrap=True)
+
+    def cells(tally: Tally) -> list[str]:
+        values = _tally_cells(tally)
+        return values if wide else values[-2:]
+
+    for session in report.sessions:
+        last = dt.datetime.fromtimestamp(session.last_ms / 1000, tz=report.zone)
+        table.add_row(session.session_id[:8] or "-", _tail(session.project),
+                      last.strftime("%Y-%m-%d %H:%M"), *cells(session.total))  # fmt: skip
+        if breakdown:
+            for model, tally in sorted(session.models.items(), key=lambda kv: -kv[1].cost_nano):
+                table.add_row("", f" └ {_short(model)}", "", *cells(tally), style="dim")
+    table.add_section()
+    table.add_row("Total", "", "", *cells(report.total), style="bold")
+    console.print(table)
+
+
+def _tail(path: str, keep: int = 2) -> str:
+    """The last parts of a project path: what tells projects apart."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    return "/".join(parts[-keep:]) if parts else "-"
 
 
 def _unpriced_note(report: DailyReport) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from spendlane.money import nano_to_usd
 from spendlane.reports.calendar import DailyReport, Period, Tally
+from spendlane.reports.sessions import SessionReport
 
 
 def _tokens(t: Tally) -> dict[str, Any]:
@@ -67,3 +68,42 @@ def daily_json(report: DailyReport) -> dict[str, Any]:
             for u in report.unpriced
         ]
     return out
+
+
+def _utc_iso(ms: int) -> str:
+    """The agents' own timestamp form, as ccusage prints activity times."""
+    when = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def sessions_json(report: SessionReport) -> dict[str, Any]:
+    """`session --json`, in ccusage's shape. `projectPath` is the working directory the agent
+    logged (ccusage gives the encoded folder name, which cannot be decoded reliably)."""
+    rows = []
+    for session in report.sessions:
+        models = sorted(session.models.items(), key=lambda kv: (-kv[1].cost_nano, kv[0]))
+        rows.append(
+            {
+                "sessionId": session.session_id,
+                "projectPath": session.project,
+                **_tokens(session.total),
+                "totalTokens": session.total.total_tokens,
+                "totalCost": nano_to_usd(session.total.cost_nano),
+                "firstActivity": _utc_iso(session.first_ms),
+                "lastActivity": _utc_iso(session.last_ms),
+                "modelsUsed": [name for name, _ in models],
+                "modelBreakdowns": [
+                    {"modelName": name, **_tokens(t), "cost": nano_to_usd(t.cost_nano)}
+                    for name, t in models
+                ],
+                "sources": sorted(session.sources),
+            }
+        )
+    return {
+        "sessions": rows,
+        "totals": {
+            **_tokens(report.total),
+            "totalCost": nano_to_usd(report.total.cost_nano),
+            "totalTokens": report.total.total_tokens,
+        },
+    }
