@@ -279,6 +279,77 @@ def _calendar_report(
         render.daily_table(report, breakdown=breakdown)
 
 
+@main.command("record")
+@click.option("--model", help="Model name (required unless records come on stdin).")
+@click.option("--backend", help="Provider: claude, openai, kimi, gemini, local, ...")
+@click.option("--input-tokens", type=int, help="Uncached input tokens.")
+@click.option("--prompt-tokens", type=int, help="OpenAI-style prompt tokens (cached included).")
+@click.option("--output-tokens", "--completion-tokens", "output_tokens", type=int)
+@click.option("--cache-read-tokens", "--cached-tokens", "cache_read_tokens", type=int)
+@click.option("--cache-creation-tokens", type=int)
+@click.option("--cost-usd", type=float, help="Cost the provider reported (else computed).")
+@click.option("--timestamp", help="ISO 8601 or epoch seconds (default: now).")
+@click.option("--task-id")
+@click.option("--task-type")
+@click.option("--agent")
+@click.option("--session-id")
+@click.option("--duration-ms", type=float)
+@click.option("--event-id", help="Idempotency key: the same id is stored once.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was stored as JSON.")
+@click.pass_obj
+def record_command(context: Context, /, as_json: bool, **flags: Any) -> None:
+    """Record model calls made outside the agents' logs.
+
+    With --model: one call from the flags. Without: JSON lines on stdin, one call each, with
+    the same field names (prompt_tokens/completion_tokens or input_tokens/output_tokens,
+    cost_usd, task_id, ...). All lines are checked before any is stored.
+    """
+    from spendlane.recording import RecordError, record_many
+
+    if flags["model"] is not None:
+        records = [{k: v for k, v in flags.items() if v is not None}]
+    else:
+        records = []
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise click.ClickException(f"stdin line {number}: not JSON ({exc})") from None
+            if not isinstance(value, dict):
+                raise click.ClickException(f"stdin line {number}: expected a JSON object")
+            records.append(value)
+        if not records:
+            raise click.UsageError("give --model and token counts, or JSON lines on stdin")
+    with context.ledger() as ledger:
+        try:
+            stored, result = record_many(ledger, records)
+        except RecordError as exc:
+            where = "" if flags["model"] is not None else "a record on stdin: "
+            raise click.ClickException(f"{where}{exc}") from None
+    if as_json:
+        _echo_json(
+            {
+                "new": result.inserted,
+                "alreadyKnown": len(stored) - result.inserted,
+                "records": [
+                    {
+                        "eventId": r.event_id,
+                        "provider": r.provider,
+                        "model": r.model,
+                        "costUsd": r.cost_usd,
+                        "reportedCostUsd": r.reported_cost_usd,
+                    }
+                    for r in stored
+                ],
+            }
+        )
+    else:
+        new = result.inserted
+        click.echo(f"recorded {new} new call(s), {len(stored) - new} already known")
+
+
 @main.command("demo")
 @click.option("--keep", is_flag=True, help="Keep the sample folder and print where it is.")
 def demo_command(keep: bool) -> None:
