@@ -17,8 +17,10 @@ import click
 
 from spendlane.sources import LOG_SOURCES, SOURCE_ALIASES
 
-SOURCE_CHOICE = click.Choice(["all", *SOURCE_ALIASES], case_sensitive=False)
+SOURCE_CHOICE = click.Choice(["all", *SOURCE_ALIASES, "record"], case_sensitive=False)
 COST_MODES = click.Choice(["auto", "calculate", "display"], case_sensitive=False)
+EXPORT_KEYS = ("model", "project", "agent", "session", "source", "provider", "task", "task-type",
+               "skill", "machine", "lane", "account")  # fmt: skip
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -45,7 +47,17 @@ def _echo_json(value: Any) -> None:
 
 
 def _sources(choice: str) -> list[str]:
-    return list(LOG_SOURCES) if choice.lower() == "all" else [SOURCE_ALIASES[choice.lower()]]
+    """The log sources to read for --source (none for `record`: nothing to read)."""
+    name = choice.lower()
+    if name == "all":
+        return list(LOG_SOURCES)
+    return [SOURCE_ALIASES[name]] if name in SOURCE_ALIASES else []
+
+
+def _report_filter(choice: str) -> list[str] | None:
+    """The ledger sources a report shows for --source; None = every source, recorded too."""
+    name = choice.lower()
+    return None if name == "all" else [SOURCE_ALIASES.get(name, name)]
 
 
 def _ingest(ledger: Any, sources: list[str], quiet: bool) -> Any:
@@ -228,7 +240,7 @@ def session_command(
         if not no_ingest:
             _ingest(ledger, sources, quiet=as_json)
         report = session_report(
-            ledger, zone=zone, since=first, until=last, sources=sources,
+            ledger, zone=zone, since=first, until=last, sources=_report_filter(source),
             cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
         )  # fmt: skip
     if as_json:
@@ -265,7 +277,7 @@ def _calendar_report(
         if not no_ingest:
             _ingest(ledger, sources, quiet=as_json)
         report = daily_report(
-            ledger, zone=zone, since=first, until=last, sources=sources,
+            ledger, zone=zone, since=first, until=last, sources=_report_filter(source),
             cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
             period=Period(period), week_start=week_start,
         )  # fmt: skip
@@ -277,6 +289,71 @@ def _calendar_report(
         from spendlane.cli import render
 
         render.daily_table(report, breakdown=breakdown)
+
+
+@main.command("export")
+@click.argument("range_", metavar="[RANGE]", required=False)
+@click.option("-f", "--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]),
+              default="csv", show_default=True)  # fmt: skip
+@click.option(
+    "--by",
+    multiple=True,
+    type=click.Choice(sorted(EXPORT_KEYS)),
+    help="Sum per this attribution instead of one row per call (repeatable).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (replaced atomically) instead of stdout.",
+)
+@click.option("-s", "--since", help="First day (YYYY-MM-DD, YYYYMMDD or a range name).")
+@click.option("-u", "--until", help="Last day (YYYY-MM-DD, YYYYMMDD or a range name).")
+@click.option("-z", "--timezone", "timezone", help="IANA time zone for days (default: local).")
+@click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True)
+@click.option("--no-ingest", is_flag=True, help="Export the ledger as it is.")
+@click.pass_obj
+def export_command(
+    context: Context,
+    /,
+    range_: str | None,
+    fmt: str,
+    by: tuple[str, ...],
+    out: Path | None,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    source: str,
+    no_ingest: bool,
+) -> None:
+    """Every call (or sums --by model, project, agent, session, ...) as CSV, JSON or JSONL.
+
+    Streams: a million calls export in constant memory. Costs are exact decimal dollars.
+    """
+    from spendlane.reports.export import export_rows, write
+
+    zone, first, last = _range(range_, since, until, timezone)
+    sources = _sources(source)
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, sources, quiet=True)
+        names, rows = export_rows(ledger, zone=zone, since=first, until=last,
+                                  sources=_report_filter(source), by=by)  # fmt: skip
+        if out is None:
+            write(sys.stdout, fmt, names, rows)
+            return
+        import os
+        import tempfile
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
+                count = write(f, fmt, names, rows)
+            os.replace(temporary, out)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    click.echo(f"wrote {count} rows to {out}", err=True)
 
 
 @main.command("record")
