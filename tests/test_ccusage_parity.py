@@ -142,3 +142,25 @@ def test_tokens_per_session_equal_ccusage(tmp_path: Path) -> None:
                 for s in report["sessions"]}  # fmt: skip
 
     assert per_session(ours) == per_session(theirs)
+
+
+def test_blocks_equal_ccusage(tmp_path: Path) -> None:
+    write_demo_logs(tmp_path, T0, seed=23)
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "TZ": "UTC",
+           "CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "codex"),
+           "SPENDLANE_HOME": str(tmp_path / "spendlane")}  # fmt: skip
+    (tmp_path / "home").mkdir(exist_ok=True)
+    theirs = json.loads(subprocess.run(
+        [str(CCUSAGE), "claude", "blocks", "--json", "--offline"], capture_output=True,
+        text=True, env=env, check=True, timeout=120).stdout)  # fmt: skip
+    ours = json.loads(subprocess.run(
+        [sys.executable, "-m", "spendlane", "blocks", "--json", "--source", "claude"],
+        capture_output=True, text=True, env=env, check=True, timeout=120).stdout)  # fmt: skip
+
+    def shape(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [(b["id"], b["startTime"], b["endTime"], b["actualEndTime"], b["isGap"],
+                 b["entries"], b["tokenCounts"], b["totalTokens"], round(b["costUSD"], 9))
+                for b in report["blocks"]]  # fmt: skip
+
+    assert len(ours["blocks"]) > 3
+    assert shape(ours) == shape(theirs)

@@ -291,6 +291,72 @@ def _calendar_report(
         render.daily_table(report, breakdown=breakdown)
 
 
+@main.command("blocks")
+@click.argument("range_", metavar="[RANGE]", required=False)
+@click.option("-a", "--active", is_flag=True, help="Only the block running now.")
+@click.option("-r", "--recent", is_flag=True, help="Blocks of the last 3 days.")
+@click.option("-t", "--token-limit", help="Tokens per block to warn against, or 'max' (the "
+              "largest block seen).")  # fmt: skip
+@click.option("-s", "--since", help="First day (YYYY-MM-DD, YYYYMMDD or a range name).")
+@click.option("-u", "--until", help="Last day (YYYY-MM-DD, YYYYMMDD or a range name).")
+@click.option("-z", "--timezone", "timezone", help="IANA time zone for display (default: local).")
+@click.option("--source", type=SOURCE_CHOICE, default="claude", show_default=True)
+@click.option("-j", "--json", "as_json", is_flag=True, help="JSON in ccusage's shape.")
+@click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto", show_default=True)
+@click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
+@click.pass_obj
+def blocks_command(
+    context: Context,
+    /,
+    range_: str | None,
+    active: bool,
+    recent: bool,
+    token_limit: str | None,
+    since: str | None,
+    until: str | None,
+    timezone: str | None,
+    source: str,
+    as_json: bool,
+    cost_mode: str,
+    no_ingest: bool,
+) -> None:
+    """Five-hour blocks: the subscription window's shape. The running block gets a burn rate
+    and a projection to its end."""
+    import time
+
+    from spendlane.reports.blocks import block_report
+    from spendlane.reports.calendar import CostMode
+
+    zone, first, last = _range(range_, since, until, timezone)
+    now_ms = int(time.time() * 1000)
+    if recent:
+        first = (dt.datetime.now(zone) - dt.timedelta(days=3)).date()
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, _sources(source), quiet=as_json)
+        blocks = block_report(ledger, zone=zone, now_ms=now_ms, since=first, until=last,
+                              sources=_report_filter(source),
+                              cost_mode=CostMode(cost_mode.lower()))  # fmt: skip
+    limit = None
+    if token_limit:
+        if token_limit.lower() == "max":
+            limit = max((b.total_tokens for b in blocks if not b.gap), default=0) or None
+        elif token_limit.isdigit():
+            limit = int(token_limit)
+        else:
+            raise click.BadParameter("expected a number of tokens or 'max'", param_hint="-t")
+    if active:
+        blocks = [b for b in blocks if b.active]
+    if as_json:
+        from spendlane.reports.render_json import blocks_json
+
+        _echo_json(blocks_json(blocks, now_ms, limit))
+    else:
+        from spendlane.cli import render
+
+        render.blocks_table(blocks, zone, now_ms, limit)
+
+
 @main.command("export")
 @click.argument("range_", metavar="[RANGE]", required=False)
 @click.option("-f", "--format", "fmt", type=click.Choice(["csv", "json", "jsonl"]),

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from spendlane.ingest import IngestReport
 from spendlane.money import nano_to_usd
+from spendlane.reports.blocks import Block
 from spendlane.reports.calendar import DailyReport, Tally
 from spendlane.reports.render_json import period_label
 from spendlane.reports.sessions import SessionReport
@@ -163,6 +164,42 @@ def session_table(report: SessionReport, *, breakdown: bool) -> None:
                 table.add_row("", f" └ {_short(model)}", "", *cells(tally), style="dim")
     table.add_section()
     table.add_row("Total", "", "", *cells(report.total), style="bold")
+    console.print(table)
+
+
+def blocks_table(blocks: list[Block], zone: Any, now_ms: int, limit: int | None) -> None:
+    table = Table(title=f"5-hour blocks ({zone})")
+    for name, justify in (("Block start", "left"), ("Status", "left"), ("Models", "left"),
+                          ("Tokens", "right"), ("Cost", "right")):  # fmt: skip
+        table.add_column(name, justify=justify, no_wrap=name != "Models")  # type: ignore[arg-type]
+    if limit:
+        table.add_column("% of limit", justify="right")
+    for b in blocks:
+        start = dt.datetime.fromtimestamp(b.start_ms / 1000, tz=zone).strftime("%Y-%m-%d %H:%M")
+        if b.gap:
+            hours = (b.end_ms - b.start_ms) / 3_600_000
+            table.add_row(start, f"[dim]gap {hours:.0f} h[/]", "", "", "", *([""] if limit else []))
+            continue
+        status = "done"
+        if b.active:
+            left = (b.end_ms - now_ms) // 60_000
+            status = f"[green]active[/], {left // 60}h{left % 60:02d}m left"
+            burn = b.burn(now_ms)
+            if burn:
+                status += f", {usd(int(burn[1] * 1e9))}/h"
+        if b.reset_at_ms:
+            reset = dt.datetime.fromtimestamp(b.reset_at_ms / 1000, tz=zone).strftime("%H:%M")
+            status += f" [yellow]limit hit, resets {reset}[/]"
+        cells = [start, status, ", ".join(_short(m) for m in b.models),
+                 tokens(b.total_tokens), usd(b.cost_nano)]  # fmt: skip
+        if limit:
+            projection = b.projection(now_ms)
+            projected = projection[0] if projection else b.total_tokens
+            cells.append(
+                f"{100 * b.total_tokens / limit:.0f}%"
+                + (f" → {100 * projected / limit:.0f}%" if b.active else "")
+            )
+        table.add_row(*cells)
     console.print(table)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from spendlane.money import nano_to_usd
+from spendlane.reports.blocks import Block
 from spendlane.reports.calendar import DailyReport, Period, Tally
 from spendlane.reports.sessions import SessionReport
 
@@ -107,3 +108,46 @@ def sessions_json(report: SessionReport) -> dict[str, Any]:
             "totalTokens": report.total.total_tokens,
         },
     }
+
+
+def blocks_json(blocks: list[Block], now_ms: int, token_limit: int | None) -> dict[str, Any]:
+    """`blocks --json`, in ccusage's shape, plus the limit status when a limit is given."""
+    rows = []
+    for b in blocks:
+        burn, projection = b.burn(now_ms), b.projection(now_ms)
+        row: dict[str, Any] = {
+            "id": f"gap-{_utc_iso(b.start_ms)}" if b.gap else _utc_iso(b.start_ms),
+            "startTime": _utc_iso(b.start_ms),
+            "endTime": _utc_iso(b.end_ms),
+            "actualEndTime": _utc_iso(b.last_ms) if b.last_ms is not None else None,
+            "isActive": b.active,
+            "isGap": b.gap,
+            "entries": b.entries,
+            "tokenCounts": {
+                "inputTokens": b.input_tokens,
+                "outputTokens": b.output_tokens,
+                "cacheCreationInputTokens": b.cache_creation_tokens,
+                "cacheReadInputTokens": b.cache_read_tokens,
+            },
+            "totalTokens": b.total_tokens,
+            "costUSD": nano_to_usd(b.cost_nano),
+            "models": b.models,
+            "burnRate": None if burn is None else {
+                "tokensPerMinute": burn[0], "costPerHour": burn[1]},
+            "projection": None if projection is None else {
+                "totalTokens": projection[0], "totalCost": projection[1],
+                "remainingMinutes": projection[2]},
+        }  # fmt: skip
+        if b.reset_at_ms is not None:
+            row["usageLimitResetTime"] = _utc_iso(b.reset_at_ms)
+        if token_limit and not b.gap:
+            projected = projection[0] if projection else b.total_tokens
+            row["tokenLimitStatus"] = {
+                "limit": token_limit,
+                "percentUsed": 100 * b.total_tokens / token_limit,
+                "projectedPercent": 100 * projected / token_limit,
+                "status": "exceeds" if projected > token_limit else
+                          "warning" if projected > 0.8 * token_limit else "ok",
+            }  # fmt: skip
+        rows.append(row)
+    return {"blocks": rows}
