@@ -281,14 +281,27 @@ def _calendar_report(
             cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
             period=Period(period), week_start=week_start,
         )  # fmt: skip
-    if as_json:
-        from spendlane.reports.render_json import daily_json
+    forecast = None
+    today = dt.datetime.now(zone).date()
+    if period != "week" and (last is None or last >= today) and (first is None or first <= today):
+        from spendlane.reports.forecast import month_forecast
 
-        _echo_json(daily_json(report))
+        with context.ledger() as ledger:
+            forecast = month_forecast(ledger, zone=zone, now=dt.datetime.now(dt.UTC),
+                                      cost_mode=CostMode(cost_mode.lower()))  # fmt: skip
+    if as_json:
+        from spendlane.reports.render_json import daily_json, forecast_json
+
+        out = daily_json(report)
+        if forecast is not None:
+            out["forecast"] = forecast_json(forecast)
+        _echo_json(out)
     else:
         from spendlane.cli import render
 
         render.daily_table(report, breakdown=breakdown)
+        if forecast is not None:
+            render.forecast_line(forecast)
 
 
 @main.command("blocks")

@@ -13,6 +13,7 @@ from spendlane.ingest import IngestReport
 from spendlane.money import nano_to_usd
 from spendlane.reports.blocks import Block
 from spendlane.reports.calendar import DailyReport, Tally
+from spendlane.reports.forecast import Forecast
 from spendlane.reports.render_json import period_label
 from spendlane.reports.sessions import SessionReport
 from spendlane.sources import LOG_SOURCES
@@ -201,6 +202,19 @@ def blocks_table(blocks: list[Block], zone: Any, now_ms: int, limit: int | None)
             )
         table.add_row(*cells)
     console.print(table)
+
+
+def forecast_line(forecast: Forecast) -> None:
+    t = forecast.total
+    providers = ", ".join(f"{name} {usd(p.projected_nano)}"
+                          for name, p in sorted(forecast.by_provider.items(),
+                                                key=lambda kv: -kv[1].projected_nano))  # fmt: skip
+    console.print(
+        f"[bold]{forecast.month}[/] so far {usd(t.month_to_date_nano)}, heading for "
+        f"[bold]{usd(t.projected_nano)}[/] ({usd(t.daily_rate_nano)}/day over the last 7 days, "
+        f"{forecast.days_left:.1f} days left)" + (f"; {providers}" if providers else ""),
+        highlight=False,
+    )
 
 
 def _tail(path: str, keep: int = 2) -> str:

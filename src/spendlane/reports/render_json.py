@@ -8,6 +8,7 @@ from typing import Any
 from spendlane.money import nano_to_usd
 from spendlane.reports.blocks import Block
 from spendlane.reports.calendar import DailyReport, Period, Tally
+from spendlane.reports.forecast import Forecast, Projection
 from spendlane.reports.sessions import SessionReport
 
 
@@ -151,3 +152,18 @@ def blocks_json(blocks: list[Block], now_ms: int, token_limit: int | None) -> di
             }  # fmt: skip
         rows.append(row)
     return {"blocks": rows}
+
+
+def forecast_json(forecast: Forecast) -> dict[str, Any]:
+    def one(p: Projection) -> dict[str, float]:
+        return {"monthToDate": nano_to_usd(p.month_to_date_nano),
+                "dailyRate": nano_to_usd(p.daily_rate_nano),
+                "projected": nano_to_usd(p.projected_nano)}  # fmt: skip
+
+    return {
+        "month": forecast.month,
+        **one(forecast.total),
+        "daysLeft": forecast.days_left,
+        "method": forecast.method,
+        "byProvider": {name: one(p) for name, p in sorted(forecast.by_provider.items())},
+    }
