@@ -9,6 +9,7 @@ import subprocess
 import sys
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from click.testing import CliRunner
 from tests.conftest import Env
@@ -144,3 +145,19 @@ def test_named_range_argument(env: Env) -> None:
         result = CliRunner().invoke(main, ["daily", "last-week", "--json"])
     assert result.exit_code == 0, result.output
     assert [d["date"] for d in json.loads(result.output)["daily"]] == ["2026-11-14"]
+
+
+def test_history_last_week_per_day_provider_and_model(env: Env) -> None:
+    write_jsonl(env.session_file(), [
+        assistant(dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC), "a", 1_000_000),  # last week
+        assistant(dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC), "b", 5),  # this week
+    ])  # fmt: skip
+    with time_machine.travel(dt.datetime(2026, 11, 24, 12, tzinfo=ZoneInfo("UTC")), tick=False):
+        result = CliRunner().invoke(main, ["history", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert [d["date"] for d in out["history"]] == ["2026-11-16"]
+    (provider,) = out["history"][0]["providers"]
+    assert provider["provider"] == "anthropic"
+    assert provider["models"][0]["modelName"] == "claude-sonnet-4-5-20250929"
+    assert provider["cost"] == pytest.approx(15.0003)  # 1M output at $15 + 100 input at $3

@@ -304,6 +304,44 @@ def _calendar_report(
             render.forecast_line(forecast)
 
 
+@main.command("history")
+@click.argument("range_", metavar="[RANGE]", required=False, default="last-week")
+@click.option("-z", "--timezone", "timezone", help="IANA time zone for days (default: local).")
+@click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True)
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto", show_default=True)
+@click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
+@click.pass_obj
+def history_command(
+    context: Context,
+    /,
+    range_: str,
+    timezone: str | None,
+    source: str,
+    as_json: bool,
+    cost_mode: str,
+    no_ingest: bool,
+) -> None:
+    """What was spent, day by day, per provider and model (RANGE default: last-week)."""
+    from spendlane.reports.calendar import CostMode, daily_report
+
+    zone, first, last = _range(range_, None, None, timezone)
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, _sources(source), quiet=as_json)
+        report = daily_report(ledger, zone=zone, since=first, until=last,
+                              sources=_report_filter(source),
+                              cost_mode=CostMode(cost_mode.lower()))  # fmt: skip
+    if as_json:
+        from spendlane.reports.render_json import history_json
+
+        _echo_json(history_json(report))
+    else:
+        from spendlane.cli import render
+
+        render.history_table(report)
+
+
 @main.command("blocks")
 @click.argument("range_", metavar="[RANGE]", required=False)
 @click.option("-a", "--active", is_flag=True, help="Only the block running now.")

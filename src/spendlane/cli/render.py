@@ -204,6 +204,32 @@ def blocks_table(blocks: list[Block], zone: Any, now_ms: int, limit: int | None)
     console.print(table)
 
 
+def history_table(report: DailyReport) -> None:
+    """One table: each day, its providers, their models."""
+    table = Table(title=f"Spend by day, provider and model ({report.zone})")
+    table.add_column("Day", no_wrap=True)
+    table.add_column("Provider / model", no_wrap=True)
+    table.add_column("Tokens", justify="right", no_wrap=True)
+    table.add_column("Cost", justify="right", no_wrap=True)
+    for day in report.days:
+        table.add_row(day.date.strftime("%a %Y-%m-%d"), "", tokens(day.total.total_tokens),
+                      usd(day.total.cost_nano), style="bold")  # fmt: skip
+        ranked = sorted(day.providers.items(),
+                        key=lambda kv: -sum(t.cost_nano for t in kv[1].values()))  # fmt: skip
+        for provider, models in ranked:
+            spent = sum(t.cost_nano for t in models.values())
+            used = sum(t.total_tokens for t in models.values())
+            table.add_row("", provider, tokens(used), usd(spent))
+            for model, tally in sorted(models.items(), key=lambda kv: -kv[1].cost_nano):
+                table.add_row("", f"  └ {_short(model)}", tokens(tally.total_tokens),
+                              usd(tally.cost_nano), style="dim")  # fmt: skip
+    table.add_section()
+    table.add_row("Total", "", tokens(report.total.total_tokens), usd(report.total.cost_nano),
+                  style="bold")  # fmt: skip
+    console.print(table)
+    _unpriced_note(report)
+
+
 def forecast_line(forecast: Forecast) -> None:
     t = forecast.total
     providers = ", ".join(f"{name} {usd(p.projected_nano)}"

@@ -92,6 +92,8 @@ class Day:
     total: Tally = field(default_factory=Tally)
     models: dict[str, Tally] = field(default_factory=dict)
     sources: dict[str, Tally] = field(default_factory=dict)
+    # provider -> model -> sums, for `history`
+    providers: dict[str, dict[str, Tally]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -174,6 +176,7 @@ def daily_report(
         day.total.add(tally)
         day.models.setdefault(model, Tally()).add(tally)
         day.sources.setdefault(source, Tally()).add(tally)
+        day.providers.setdefault(provider, {}).setdefault(model, Tally()).add(tally)
         total.add(tally)
         if tally.unpriced_events:
             entry = unpriced.setdefault(

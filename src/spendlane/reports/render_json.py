@@ -167,3 +167,31 @@ def forecast_json(forecast: Forecast) -> dict[str, Any]:
         "method": forecast.method,
         "byProvider": {name: one(p) for name, p in sorted(forecast.by_provider.items())},
     }
+
+
+def history_json(report: DailyReport) -> dict[str, Any]:
+    """`history --json`: per day, per provider, per model."""
+    days = []
+    for day in report.days:
+        providers: list[dict[str, Any]] = []
+        ranked = sorted(day.providers.items(),
+                        key=lambda kv: -sum(t.cost_nano for t in kv[1].values()))  # fmt: skip
+        for provider, models in ranked:
+            cost = sum(t.cost_nano for t in models.values())
+            providers.append({
+                "provider": provider, "cost": nano_to_usd(cost),
+                "models": [{"modelName": name, **_tokens(t), "cost": nano_to_usd(t.cost_nano)}
+                           for name, t in sorted(models.items(), key=lambda kv: -kv[1].cost_nano)],
+            })  # fmt: skip
+        days.append(
+            {
+                "date": day.date.isoformat(),
+                **_tokens(day.total),
+                "totalCost": nano_to_usd(day.total.cost_nano),
+                "providers": providers,
+            }
+        )
+    return {
+        "history": days,
+        "totals": {**_tokens(report.total), "totalCost": nano_to_usd(report.total.cost_nano)},
+    }
