@@ -304,6 +304,36 @@ def _calendar_report(
             render.forecast_line(forecast)
 
 
+@main.group("report")
+def report_group() -> None:
+    """Pages to keep or share."""
+
+
+@report_group.command("markdown")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here (replaced atomically); default: print.")  # fmt: skip
+@click.option("-z", "--timezone", "timezone", help="IANA time zone (default: local).")
+@click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
+@click.pass_obj
+def markdown_command(
+    context: Context, /, out: Path | None, timezone: str | None, no_ingest: bool
+) -> None:
+    """A Markdown dashboard: monthly and weekly totals, per model/project/agent/skill, top
+    sessions, a 30-day sparkline. Renders on GitHub and in Obsidian."""
+    from spendlane.reports.markdown import render, write_atomically
+
+    zone, _, _ = _range(None, None, None, timezone)
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, list(LOG_SOURCES), quiet=True)
+        page = render(ledger, zone=zone, today=dt.datetime.now(zone).date())
+    if out is None:
+        click.echo(page, nl=False)
+    else:
+        write_atomically(out, page)
+        click.echo(f"wrote {out}", err=True)
+
+
 @main.command("history")
 @click.argument("range_", metavar="[RANGE]", required=False, default="last-week")
 @click.option("-z", "--timezone", "timezone", help="IANA time zone for days (default: local).")
