@@ -81,6 +81,10 @@ def claude_version(day: dt.date) -> str:
     return f"2.1.{min(60, (day - D(2026, 1, 7)).days)}"
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
 def codex_version(day: dt.date) -> str:
     """Codex CLI version in use on a day (about one minor release every three days)."""
     return f"0.{36 + max(0, (day - D(2025, 9, 1)).days) // 3}.0"
@@ -226,18 +230,30 @@ def _build_pools() -> tuple[list[str], list[str], list[str], list[str]]:
 
 
 PROSE, CODE, FILES, B64 = _build_pools()
+# Long texts are slices of these (cheap: no per-sentence random picks for a 20 KB tool output).
+PROSE_TEXT = "".join(random.Random(1).sample(PROSE, len(PROSE)) * 2)
+CODE_TEXT = "".join(random.Random(2).sample(CODE, len(CODE)) * 2)
 B62 = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
 
 
+def _slice(pool: str, r: random.Random, chars: int, sep: str) -> str:
+    chars = min(chars, len(pool) // 2)
+    i = pool.find(sep, r.randrange(len(pool) - chars - 200)) + len(sep)
+    j = pool.find(sep, i + chars)
+    return pool[i : j + len(sep)] if j > 0 else pool[i : i + chars]
+
+
 def prose(r: random.Random, chars: int) -> str:
     """About `chars` characters of assistant-like prose."""
-    return "".join(r.choices(PROSE, k=chars // 75 + 1))
+    if chars < 120:
+        return "".join(r.choices(PROSE, k=chars // 75 + 1))
+    return _slice(PROSE_TEXT, r, chars, ". ")
 
 
 def code(r: random.Random, chars: int) -> str:
     """About `chars` characters of source code lines."""
-    return "".join(r.choices(CODE, k=chars // 38 + 1))
+    return _slice(CODE_TEXT, r, chars, "\n")
 
 
 def markdown(r: random.Random, chars: int) -> str:
@@ -300,6 +316,7 @@ class Tally:
         self.all_lines: dict[str, list[int]] = {}
         self.lines: dict[str, int] = {}
         self.stats: dict[str, int] = {}
+        self.naive = [0, 0, 0, 0, 0]  # Codex: sum of every last_token_usage, repeats included
 
     def bump(self, name: str, n: int = 1) -> None:
         self.stats[name] = self.stats.get(name, 0) + n
@@ -325,6 +342,7 @@ class Tally:
                 row = mine.setdefault(k, [0] * len(v))
                 for i, x in enumerate(v):
                     row[i] += x
+        self.naive = [a + b for a, b in zip(self.naive, other.naive, strict=True)]
         for k, n in other.lines.items():
             self.lines[k] = self.lines.get(k, 0) + n
         for k, n in other.stats.items():
@@ -416,7 +434,7 @@ class ClaudeConv:
         self.last_call_ms = 0
         self.last_usage: dict[str, Any] = {}
         self.sub_totals = [0, 0, 0, 0]
-        self.snapshots = spec["version"] >= "2"
+        self.v2 = version_tuple(spec["version"]) >= (2,)
 
     # -- lines
 
@@ -476,7 +494,8 @@ class ClaudeConv:
         }
         line["toolUseResult"] = result
         self.out.add(dumps(line), "user", self.t)
-        self.pending += len(text) // 4
+        # the model sees more than the line shows: line numbers, system reminders
+        self.pending += len(text) // 3 + self.r.randint(50, 2000)
 
     # -- usage
 
@@ -516,7 +535,7 @@ class ClaudeConv:
             "output_tokens": out_tokens,
             "service_tier": "standard",
         }
-        if self.spec["version"] >= "2":
+        if self.v2:
             usage["server_tool_use"] = {"web_search_requests": 0}
         return usage, (inp, out_tokens, creation, cache_read)
 
@@ -533,12 +552,12 @@ class ClaudeConv:
         else:
             mid, rid = f"msg_01{b62(r, 22)}", f"req_011C{b62(r, 20)}"
         total_prompt = vals[0] + vals[2] + vals[3]
-        if total_prompt > 200_000:
-            tally.bump("requests_over_200k_input")
+        if total_prompt > 200_000 and self.model == SONNET:
+            tally.bump("sonnet_requests_over_200k_input")
         n = len(blocks)
-        differ = n > 1 and self.model != QWEN and r.random() < 0.72
+        differ = n > 1 and self.model != QWEN and r.random() < 0.6
         early = r.choice((1, 2, 4, 8, 8, 12, 26))
-        if self.t // DAY_MS != (self.t + 10_000) // DAY_MS:  # keep all copies on one day
+        if self.t // DAY_MS != (self.t + 20_000) // DAY_MS:  # keep all copies on one day
             self.t = (self.t // DAY_MS + 1) * DAY_MS + r.randint(0, 900)
         for j, block in enumerate(blocks):
             last = j == n - 1
@@ -634,7 +653,7 @@ class ClaudeConv:
             )
             inp = {"command": cmd, "description": prose(r, 40)[:60].strip()}
             block = {"type": "tool_use", "id": tid, "name": "Bash", "input": inp}
-            stdout = code(r, lognorm(r, 700, 1.3, 20, 30_000))
+            stdout = code(r, lognorm(r, 120, 1.3, 20, 30_000))
             err = r.random() < 0.12
 
             def result() -> None:
@@ -643,7 +662,7 @@ class ClaudeConv:
 
         elif k < 0.62:
             block = {"type": "tool_use", "id": tid, "name": "Read", "input": {"file_path": path}}
-            body = code(r, lognorm(r, 1400, 1.1, 100, 40_000))
+            body = code(r, lognorm(r, 200, 1.2, 40, 40_000))
             nl = body.count("\n")
 
             def result() -> None:
@@ -652,7 +671,7 @@ class ClaudeConv:
                     "type": "text",
                     "file": {
                         "filePath": path,
-                        "content": body[: len(body) // 2],
+                        "content": body,
                         "numLines": nl,
                         "startLine": 1,
                         "totalLines": nl,
@@ -661,7 +680,7 @@ class ClaudeConv:
                 self.tool_result(tid, numbered, res, False)
 
         elif k < 0.8:
-            old, new = code(r, r.randint(60, 600)), code(r, r.randint(60, 900))
+            old, new = code(r, r.randint(30, 250)), code(r, r.randint(30, 350))
             inp = {"file_path": path, "old_string": old, "new_string": new}
             block = {"type": "tool_use", "id": tid, "name": "Edit", "input": inp}
 
@@ -691,7 +710,7 @@ class ClaudeConv:
             block = {"type": "tool_use", "id": tid, "name": "Grep", "input": inp}
             hits = "".join(
                 f"{r.choice(FILES)}:{r.randint(1, 900)}:{c}"
-                for c in r.choices(CODE, k=r.randint(1, 30))
+                for c in r.choices(CODE, k=r.randint(1, 15))
             )
 
             def result() -> None:
@@ -706,7 +725,7 @@ class ClaudeConv:
                     "status": r.choice(["pending", "in_progress", "completed"]),
                     "activeForm": prose(r, 40)[:60].strip(),
                 }
-                for _ in range(r.randint(2, 7))
+                for _ in range(r.randint(2, 5))
             ]
             block = {"type": "tool_use", "id": tid, "name": "TodoWrite", "input": {"todos": todos}}
 
@@ -743,7 +762,7 @@ class ClaudeConv:
     def turn(self, budget_end: int, task: Callable[[str], None] | None) -> None:
         """A user prompt, then tool-using steps until a final answer."""
         r = self.r
-        if self.snapshots and not self.side:
+        if self.v2 and not self.side:
             self.snapshot()
         self.step_time(800, 4000)
         if r.random() < 0.03 and not self.side:
@@ -751,23 +770,23 @@ class ClaudeConv:
                 "<command-name>/model</command-name>\n<command-message>model</command-message>",
                 meta=True,
             )
-        self.user_text(prose(r, lognorm(r, 250, 1.2, 8, 20_000)))
-        steps = 1 + min(40, int(r.expovariate(1 / 5)))
+        self.user_text(prose(r, lognorm(r, 180, 1.2, 8, 20_000)))
+        steps = 1 + min(40, int(r.expovariate(1 / 5))) + (task is not None)
         for s in range(steps):
             self.maybe_compact()
             self.step_time(1500, 25_000)
-            final = s == steps - 1 or self.out.size > budget_end
+            final = task is None and (s == steps - 1 or self.out.size > budget_end)
             blocks: list[dict[str, Any]] = []
             if self.model in (OPUS41, OPUS46, SONNET) and r.random() < 0.3:
                 blocks.append(
                     {
                         "type": "thinking",
-                        "thinking": prose(r, lognorm(r, 600, 1.0, 40, 8000)),
-                        "signature": "".join(r.choices(B64, k=r.randint(3, 12))),
+                        "thinking": prose(r, lognorm(r, 180, 1.0, 40, 8000)),
+                        "signature": "".join(r.choices(B64, k=r.randint(2, 6))),
                     }
                 )
             if final:
-                blocks.append({"type": "text", "text": markdown(r, lognorm(r, 700, 0.9, 20, 9000))})
+                blocks.append({"type": "text", "text": markdown(r, lognorm(r, 220, 0.9, 20, 9000))})
                 self.response(blocks, "end_turn")
                 break
             if r.random() < 0.5:
@@ -814,6 +833,7 @@ def claude_session(spec: dict[str, Any], tally: Tally, dry: bool = False) -> lis
     files = [main]
     t = spec["start_ms"]
     parent = spec.get("parent")
+    leaf: str | None = None
     if parent is not None and not dry:
         # A resumed session: a summary, then the parent's lines re-written under this sessionId.
         pfiles = claude_session(parent, Tally(), dry=True)
@@ -832,6 +852,7 @@ def claude_session(spec: dict[str, Any], tally: Tally, dry: bool = False) -> lis
         )
 
     conv = ClaudeConv(r, main, spec, sid, t, spec["model"])
+    conv.parent = leaf  # a resumed session continues the copied conversation
     subs: list[int] = list(spec["subagents"])
     n_sub = len(subs)
     start_size = main.size
@@ -848,7 +869,7 @@ def claude_session(spec: dict[str, Any], tally: Tally, dry: bool = False) -> lis
             limit_at = -1
             conv.step_time(2000, 9000)
             reset = (conv.t // 3_600_000 + r.randint(1, 5)) * 3600
-            if spec["version"] >= "2.0.6" and r.random() < 0.4:
+            if version_tuple(spec["version"]) >= (2, 0, 60) and r.random() < 0.4:
                 hour = time.strftime("%-I%p", time.gmtime(reset)).lower()
                 text = f"You've hit your limit · resets {hour} (UTC)"
             else:
@@ -1182,7 +1203,7 @@ def codex_session(spec: dict[str, Any], tally: Tally) -> list[FileOut]:
             for _ in range(r.choice((1, 1, 2, 2, 3))):  # Codex repeats token_count events
                 t += r.randint(5, 400)
                 token_count(info)
-    Tally._add(tally.first, "naive_sum_of_last_token_usage", naive)
+    tally.naive = naive
     return [out]
 
 
@@ -1245,7 +1266,7 @@ def plan(
         model = r.choices(models, weights)[0]
         if day >= D(2026, 1, 1) and r.random() < 0.04:
             model = QWEN
-        long_ctx = model == SONNET and size >= 600_000 and r.random() < 0.5
+        long_ctx = model == SONNET and size >= 600_000 and r.random() < 0.25
         version = claude_version(day - dt.timedelta(days=r.randint(0, 10)))
         spec: dict[str, Any] = {
             "kind": "claude",
@@ -1273,8 +1294,11 @@ def plan(
             if p["target"] <= max_file // 8 and not p["subagents"]
         ]
         if peers and r.random() < 0.1:
-            spec["parent"] = r.choice(peers)
-            est += spec["parent"]["target"]
+            parent = r.choice(peers)
+            for k in ("model", "version", "branch", "ttl_1h", "old_layout"):
+                spec[k] = parent[k]  # a resumed session continues where its parent left off
+            spec["parent"] = parent
+            est += parent["target"]
         else:
             by_project.setdefault(cwd, []).append(spec)
         specs.append(spec)
@@ -1398,7 +1422,7 @@ def generate(
     codex_truth = sums(cx.truth.values(), xkeys)
     first_models = {m: sums([row], ckeys) for m, row in sorted(cl.first.items())}
     all_models = {m: sums([row], ckeys) for m, row in sorted(cl.all_lines.items())}
-    naive = cx.first.get("naive_sum_of_last_token_usage", [0] * 6)
+    naive = cx.naive
     cf, xf = claude_fields(claude_truth), codex_fields(codex_truth)
     manifest = {
         "generator": "bench/gen_corpus.py",
