@@ -225,3 +225,14 @@ def test_large_file_read_in_slices_counts_everything_once(
     assert stats.bytes_read == env.session_file().stat().st_size
     assert again.sources["claude_code"].files_read == 0
     assert rows(env, "SELECT SUM(output_tokens) FROM events") == [(sum(range(1, 41)) - 6 + 999,)]
+
+
+def test_main_thread_copy_wins_even_when_smaller(env: Env) -> None:
+    """As ccusage decides: a subagent's copy of a main-thread call never replaces it."""
+    folder = env.session_file().parent
+    write_jsonl(env.session_file(), [line(output_tokens=8)])
+    write_jsonl(folder / "s1" / "subagents" / "agent-x.jsonl",
+                [line(output_tokens=322, sidechain=True, agent_id="x")])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+    assert rows(env, "SELECT output_tokens, is_sidechain FROM event_rows") == [(8, 0)]

@@ -82,11 +82,13 @@ class UsageEvent(msgspec.Struct, kw_only=True, gc=False):
 def better_copy(a: UsageEvent, b: UsageEvent) -> bool:
     """Is `a` a better copy of the same model call than `b`?
 
-    Streamed responses are logged several times, earlier copies with fewer output tokens: the
-    largest total wins; between equal totals a main-thread copy wins over a sidechain one.
+    A main-thread copy beats a sidechain (subagent) copy; between copies of the same kind the
+    larger token total wins (streamed responses are logged several times, earlier copies with
+    fewer output tokens). This is also ccusage's rule, so totals agree.
     """
-    ta, tb = a.total_tokens, b.total_tokens
-    return ta > tb or (ta == tb and b.is_sidechain and not a.is_sidechain)
+    if a.is_sidechain != b.is_sidechain:
+        return not a.is_sidechain
+    return a.total_tokens > b.total_tokens
 
 
 def best_copies(events: list[UsageEvent]) -> tuple[dict[int, UsageEvent], int]:

@@ -109,11 +109,11 @@ def prepare(best: dict[int, UsageEvent], duplicates: int = 0) -> Prepared:
 
 
 def better_row(new: Row, old: Row) -> bool:
-    """`better_copy` for rows: more tokens, or as many from the main thread."""
-    total_new, total_old = sum(new[_BILLED]), sum(old[_BILLED])
-    if total_new != total_old:
-        return bool(total_new > total_old)
-    return bool(old[_FLAGS] & FLAG_SIDECHAIN) and not new[_FLAGS] & FLAG_SIDECHAIN
+    """`better_copy` for rows: the main-thread copy, then the larger total."""
+    new_side, old_side = bool(new[_FLAGS] & FLAG_SIDECHAIN), bool(old[_FLAGS] & FLAG_SIDECHAIN)
+    if new_side != old_side:
+        return old_side
+    return bool(sum(new[_BILLED]) > sum(old[_BILLED]))
 
 
 def is_unpriced(row: Row) -> bool:
