@@ -91,6 +91,47 @@ def better_copy(a: UsageEvent, b: UsageEvent) -> bool:
     return a.total_tokens > b.total_tokens
 
 
+# Bounds no real call comes near, chosen so that sums of millions of calls stay inside the
+# ledger's 64-bit integers: a count or a cost beyond them is a corrupt line, not a call.
+MAX_TOKENS = 10**10  # per field of one call
+MAX_COST_NANO = 10**15  # $1,000,000 for one call
+MAX_TS_MS = 253_370_678_400_000  # 9998-12-31T00:00:00Z
+
+
+def implausible(event: UsageEvent) -> str | None:
+    """Why `event` cannot be a real call (the field at fault), or None when it can be."""
+    e = event  # the common case in one expression: this runs for every call ingested
+    if (
+        0 <= e.ts_ms < MAX_TS_MS
+        and min(e.input_tokens, e.output_tokens, e.cache_write_5m_tokens,
+                e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
+                e.web_search_requests) >= 0
+        and max(e.input_tokens, e.output_tokens, e.cache_write_5m_tokens,
+                e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
+                e.web_search_requests) <= MAX_TOKENS
+        and (e.cost_nano is None or -MAX_COST_NANO <= e.cost_nano <= MAX_COST_NANO)
+        and (e.reported_cost_nano is None
+             or -MAX_COST_NANO <= e.reported_cost_nano <= MAX_COST_NANO)
+    ):  # fmt: skip
+        return None
+    if not 0 <= event.ts_ms < MAX_TS_MS:
+        return "ts_ms"
+    for name in _TOKEN_FIELDS:
+        if not 0 <= getattr(event, name) <= MAX_TOKENS:
+            return name
+    for name in ("cost_nano", "reported_cost_nano"):
+        value = getattr(event, name)
+        if value is not None and not -MAX_COST_NANO <= value <= MAX_COST_NANO:
+            return name
+    return None
+
+
+_TOKEN_FIELDS = (
+    "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+    "cache_read_tokens", "reasoning_tokens", "web_search_requests",
+)  # fmt: skip
+
+
 def best_copies(events: list[UsageEvent]) -> tuple[dict[int, UsageEvent], int]:
     """One event per key id (the best copy), and how many copies were dropped."""
     best: dict[int, UsageEvent] = {}

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from spendlane.events import LimitNotice, RateLimitReading, best_copies
+from spendlane.events import LimitNotice, RateLimitReading, best_copies, implausible
 from spendlane.ingest import Outcome, Task
 from spendlane.ledger.rows import Prepared, prepare
 from spendlane.pricing import Pricer
@@ -77,15 +77,30 @@ def process(task: Task) -> Outcome:
                 cursor.malformed_lines += part.malformed
                 if part.state is not None:
                     cursor.state = part.state
+                if part.resume_at is not None:
+                    if chunk.at_end or part.resume_at > chunk.start:
+                        cursor.offset = part.resume_at  # read the cut-off object next time
+                        if chunk.at_end:
+                            break
+                        continue
+                    parsed.malformed += 1  # one object larger than a whole slice: give up on it
+                    cursor.malformed_lines += 1
             if chunk.at_end or not chunk.data:
                 break
     except OSError:
         return Outcome(task.source, None, 0)  # vanished or unreadable: retried next run
     if first is None or cursor is None:
         return Outcome(task.source, None, 0)
-    best, duplicates = best_copies(parsed.events)
-    for event in best.values():
+    plausible = [e for e in parsed.events if implausible(e) is None]
+    corrupt = len(parsed.events) - len(plausible)  # counted as malformed, never stored
+    best, duplicates = best_copies(plausible)
+    for ident, event in list(best.items()):
         _worker_pricer.price(event)
+        if implausible(event) is not None:  # priced beyond any real call
+            del best[ident]
+            corrupt += 1
+    parsed.malformed += corrupt
+    cursor.malformed_lines += corrupt
     result = FileResult(
         prepared=prepare(best, duplicates),
         notices=parsed.notices,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spendlane.events import UsageEvent
+from spendlane.events import UsageEvent, implausible
 from spendlane.ledger import SqliteLedger, WriteResult
 from spendlane.money import usd_to_nano
 from spendlane.sources.parsed import iso_to_ms
@@ -43,6 +43,15 @@ _TEXT = ("agent", "task_id", "task_type", "session_id", "skill", "project", "mac
          "account", "lane")  # fmt: skip
 _KNOWN = {"timestamp", "backend", "provider", "model", "cost_usd", "duration_ms", "event_id",
           *_COUNTS, *_TEXT}  # fmt: skip
+
+
+# An event field found implausible -> the record field to name in the error.
+_FIELD_NAMES = {
+    "ts_ms": "timestamp", "reported_cost_nano": "cost_usd", "cost_nano": "model",
+    "cache_write_5m_tokens": "cache_creation_tokens",
+    "cache_write_1h_tokens": "cache_write_1h_tokens",
+    "web_search_requests": "model",
+}  # fmt: skip
 
 
 class RecordError(ValueError):
@@ -165,6 +174,9 @@ def record_many(
     pricer = Pricer()
     for event in events:
         pricer.price(event)
+        field = implausible(event)
+        if field is not None:
+            raise RecordError(_FIELD_NAMES.get(field, field), "a value beyond any real call")
     result = ledger.insert_events(events)
     recorded = [
         Recorded(

@@ -158,12 +158,15 @@ class SqliteLedger:
             self._known_ids = None  # it may hold ids of the rolled-back rows
             raise
         self._db.execute("COMMIT")
-        self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def _others_wrote(self) -> bool:
-        """Has another connection committed since our last commit? (Inside a write txn.)"""
+        """Has another connection committed since this was last asked? (Inside a write
+        transaction, so nobody can commit while we look.) `data_version` moves only for other
+        connections' commits, never for our own, so reading it under the lock is exact."""
         version: int = self._db.execute("PRAGMA data_version").fetchone()[0]
-        return version != self._data_version
+        changed = version != self._data_version
+        self._data_version = version
+        return changed
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -327,6 +330,7 @@ class SqliteLedger:
         writing to an empty ledger and nobody else has written since."""
         if not self._known_checked:
             self._known_checked = True
+            self._others_wrote()  # from here on, any other writer is noticed
             if db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None:
                 self._known_ids = set()
         elif self._known_ids is not None and self._others_wrote():

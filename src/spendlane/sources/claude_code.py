@@ -154,7 +154,9 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                 version=line.version,
             )
         )
-    return Parsed(events=events, notices=notices, malformed=reader.malformed)
+    return Parsed(
+        events=events, notices=notices, malformed=reader.malformed, resume_at=reader.resume_at
+    )
 
 
 def _limit_notice(line: _Line, ts_ms: int) -> LimitNotice | None:

@@ -175,6 +175,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         events=events,
         readings=readings,
         malformed=reader.malformed,
+        resume_at=reader.resume_at,
         state=msgspec.json.encode(state).decode(),
     )
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import msgspec
 
-from spendlane.events import LimitNotice, RateLimitReading, UsageEvent
+from spendlane.events import MAX_TS_MS, LimitNotice, RateLimitReading, UsageEvent
 
 
 class Parsed(msgspec.Struct):
@@ -17,6 +17,7 @@ class Parsed(msgspec.Struct):
     readings: list[RateLimitReading] = []
     malformed: int = 0
     state: str | None = None
+    resume_at: int | None = None  # an object cut off at the chunk's end starts here
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -24,8 +25,13 @@ _MS = dt.timedelta(milliseconds=1)
 _HOURS: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch ms, for the common UTC form
 
 
+# Times outside 1970..9998 are not from an agent's log; refusing them here keeps date
+# arithmetic downstream (pricing by date, "resets 3pm" tomorrow) clear of the calendar's ends.
+
+
 def iso_to_ms(value: str | None) -> int | None:
-    """ISO 8601 to epoch milliseconds; a time without a zone is taken as UTC.
+    """ISO 8601 to epoch milliseconds, or None when it is not a time in 1970..9998; a time
+    without a zone is taken as UTC.
 
     The agents write "2026-11-20T10:00:01.123Z"; that form takes a fast path (it is parsed
     millions of times on a first run), anything else goes through `fromisoformat`.
@@ -53,4 +59,5 @@ def _slow_iso_to_ms(value: str) -> int | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return (parsed - _EPOCH) // _MS
+    ms = (parsed - _EPOCH) // _MS
+    return ms if 0 <= ms < MAX_TS_MS else None

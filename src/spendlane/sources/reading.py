@@ -104,6 +104,6 @@ def _is_complete_json(tail: bytes) -> bool:
 
     try:
         msgspec.json.decode(tail)
-    except msgspec.DecodeError:
-        return False
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return False  # not whole yet (or never will be: then the parser counts it, later)
     return True
