@@ -47,6 +47,35 @@ def test_older_ledger_is_migrated_and_keeps_its_events(tmp_path: Path) -> None:
     assert kept == [(42,)]
 
 
+def test_version_3_ledger_gets_a_rollup_by_context_equal_to_its_events(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:3]:
+        for statement in _statements(migration):
+            db.execute(statement)
+    db.executemany("INSERT INTO contexts (id, session_id) VALUES (?, ?)", [(1, "a"), (2, "b")])
+    db.executemany(
+        "INSERT INTO events (id, ts_ms, source, provider, model, output_tokens, cost_nano, "
+        "reported_cost_nano, flags, context_id) VALUES (?, ?, 's', 'p', 'm', ?, ?, ?, ?, ?)",
+        [(1, 1_000, 10, 5, None, 0, 1), (2, 899_999, 20, None, 7, 2, 1),
+         (3, 900_000, 30, 9, None, 0, 1), (4, 2_000, 40, 11, None, 0, 2)],
+    )  # fmt: skip
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    with SqliteLedger(path) as ledger:
+        cells = ledger.connection.execute(
+            "SELECT bucket, context_id, events, output_tokens, cost_nano, reported_cost_nano, "
+            "auto_cost_nano, unpriced_events, estimated_events, first_ms, last_ms "
+            "FROM rollup_15m ORDER BY 1, 2"
+        ).fetchall()
+    assert cells == [
+        (0, 1, 2, 30, 5, 7, 12, 1, 1, 1_000, 899_999),
+        (0, 2, 1, 40, 11, 0, 11, 0, 0, 2_000, 2_000),
+        (1, 1, 1, 30, 9, 0, 9, 0, 0, 900_000, 900_000),
+    ]
+
+
 def test_newer_ledger_is_refused_not_misread(tmp_path: Path) -> None:
     path = tmp_path / "l.db"
     db = sqlite3.connect(path)

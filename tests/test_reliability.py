@@ -77,14 +77,14 @@ SUMS = (
     "SUM(cost_nano IS NULL)",
 )
 ROLLUP_FROM_EVENTS = (
-    "SELECT ts_ms / 900000, source, provider, model, COUNT(*), "
+    "SELECT ts_ms / 900000, context_id, source, provider, model, COUNT(*), "
     + ", ".join(f"SUM({c})" for c in TOKENS)
     + ", SUM(COALESCE(cost_nano, 0)), SUM(COALESCE(reported_cost_nano, 0)), "
     "SUM(COALESCE(reported_cost_nano, cost_nano, 0)), SUM(cost_nano IS NULL), "
-    "SUM((flags & 2) / 2) FROM events GROUP BY 1, 2, 3, 4"
+    "SUM((flags & 2) / 2) FROM events GROUP BY 1, 2, 3, 4, 5"
 )
 ROLLUP_ROWS = (
-    "SELECT bucket, source, provider, model, events, "
+    "SELECT bucket, context_id, source, provider, model, events, "
     + ", ".join(TOKENS)
     + ", cost_nano, reported_cost_nano, auto_cost_nano, unpriced_events, estimated_events "
     "FROM rollup_15m"
@@ -425,8 +425,8 @@ def snapshot(home: Path) -> Snapshot | None:
                 f"SELECT source, {', '.join(SUMS)} FROM events GROUP BY source"
             )
         }
-        expected = {tuple(r[:4]): tuple(r[4:]) for r in db.execute(ROLLUP_FROM_EVENTS)}
-        rollup = {tuple(r[:4]): tuple(r[4:]) for r in db.execute(ROLLUP_ROWS) if any(r[4:])}
+        expected = {tuple(r[:5]): tuple(r[5:]) for r in db.execute(ROLLUP_FROM_EVENTS)}
+        rollup = {tuple(r[:5]): tuple(r[5:]) for r in db.execute(ROLLUP_ROWS) if any(r[5:])}
         assert rollup == expected, "the rollup must equal the events, bucket by bucket"
         digest = hashlib.sha256()
         for row in db.execute("SELECT * FROM event_rows ORDER BY id"):
@@ -596,8 +596,8 @@ def events(ledger: SqliteLedger) -> list[tuple[Any, ...]]:
 
 def rollup_matches(ledger: SqliteLedger) -> bool:
     db = ledger.connection
-    expected = {tuple(r[:4]): tuple(r[4:]) for r in db.execute(ROLLUP_FROM_EVENTS)}
-    return {tuple(r[:4]): tuple(r[4:]) for r in db.execute(ROLLUP_ROWS) if any(r[4:])} == expected
+    expected = {tuple(r[:5]): tuple(r[5:]) for r in db.execute(ROLLUP_FROM_EVENTS)}
+    return {tuple(r[:5]): tuple(r[5:]) for r in db.execute(ROLLUP_ROWS) if any(r[5:])} == expected
 
 
 def stats_of(report: Any, source: str) -> tuple[int, ...]:

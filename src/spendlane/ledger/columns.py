@@ -12,6 +12,8 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
     "session_id", "project", "project_dir", "agent_id", "git_branch", "version", "machine",
     "agent", "task_id", "task_type", "skill", "account", "lane", "auth_mode",
 )  # fmt: skip
+# The rollup's key: quarter hour, context (attribution), and what was called.
+ROLLUP_KEY: tuple[str, ...] = ("bucket", "context_id", "source", "provider", "model")
 # Rollup sums, in this order, as added by one event.
 ROLLUP_SUMS: tuple[str, ...] = (
     "events", "input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",

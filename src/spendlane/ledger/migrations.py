@@ -178,4 +178,38 @@ CREATE TABLE rollup_day_state (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_SUMS_FROM_EVENTS = """COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m_tokens),
+    SUM(cache_write_1h_tokens), SUM(cache_read_tokens), SUM(reasoning_tokens),
+    SUM(web_search_requests), COALESCE(SUM(cost_nano), 0), COALESCE(SUM(reported_cost_nano), 0),
+    SUM(COALESCE(reported_cost_nano, cost_nano, 0)), SUM(cost_nano IS NULL),
+    SUM((flags & 2) != 0), MIN(ts_ms), MAX(ts_ms)"""
+
+_V4 = f"""
+-- The quarter-hour rollup gains the call's context (session, project, agent, task, …), so
+-- reports grouped by any attribution, sessions and scoped budgets read sums, not events.
+-- first_ms/last_ms: the earliest and latest call in the cell (session first/last activity).
+CREATE TABLE rollup_ctx (
+    bucket INTEGER NOT NULL,
+    context_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    events INTEGER NOT NULL DEFAULT 0,
+    {_TOKEN_COLUMNS}
+    cost_nano INTEGER NOT NULL DEFAULT 0,
+    reported_cost_nano INTEGER NOT NULL DEFAULT 0,
+    auto_cost_nano INTEGER NOT NULL DEFAULT 0,
+    unpriced_events INTEGER NOT NULL DEFAULT 0,
+    estimated_events INTEGER NOT NULL DEFAULT 0,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    PRIMARY KEY (bucket, context_id, source, provider, model)
+) WITHOUT ROWID;
+INSERT INTO rollup_ctx
+    SELECT ts_ms / 900000, context_id, source, provider, model, {_SUMS_FROM_EVENTS}
+    FROM events GROUP BY 1, 2, 3, 4, 5;
+DROP TABLE rollup_15m;
+ALTER TABLE rollup_ctx RENAME TO rollup_15m;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)

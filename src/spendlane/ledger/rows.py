@@ -12,22 +12,30 @@ from typing import Any
 import msgspec
 
 from spendlane.events import UsageEvent, key_id
-from spendlane.ledger.columns import BUCKET_MS, FLAG_ESTIMATED, FLAG_SIDECHAIN, ROLLUP_SUMS
+from spendlane.ledger.columns import (
+    BUCKET_MS,
+    FLAG_ESTIMATED,
+    FLAG_SIDECHAIN,
+    ROLLUP_KEY,
+    ROLLUP_SUMS,
+)
 
 # Positions in an event row.
 _TS, _SOURCE, _PROVIDER, _MODEL = 1, 2, 3, 4
 # Positions 5..11: the seven counts, in ROLLUP_SUMS order.
 _BILLED = slice(5, 10)  # input, output, both cache writes, cache read: the call's total
-_COST, _REPORTED, _FLAGS = 12, 13, 14
+_COST, _REPORTED, _FLAGS, _CONTEXT = 12, 13, 14, 16
 
 Row = tuple[Any, ...]
-RollupKey = tuple[int, str, str, str]
+RollupKey = tuple[int, int, str, str, str]  # ROLLUP_KEY: bucket, context, source, provider, model
+_NSUMS = len(ROLLUP_SUMS)
 
 
 class Prepared(msgspec.Struct, gc=False):
     """Rows for a batch of events, deduplicated, with their contexts and rollup sums.
 
-    `rollup` holds `[bucket, source, provider, model, *sums]` as if every row were new.
+    `rollup` holds `[*key, *sums, first_ms, last_ms]` (see `Rollup.entries`) as if every row
+    were new.
     """
 
     rows: list[Row]
@@ -37,17 +45,26 @@ class Prepared(msgspec.Struct, gc=False):
 
 
 class Rollup:
-    """Rollup sums being gathered for one write."""
+    """Rollup sums being gathered for one write.
+
+    A cell's sums go up and down as copies replace each other; its first and last call times
+    only widen (a replaced copy is seconds from the one that replaces it).
+    """
 
     def __init__(self) -> None:
-        self.sums: dict[RollupKey, list[int]] = {}
+        self.sums: dict[RollupKey, list[Any]] = {}  # sums, then [first_ms, last_ms]
+
+    def _cell(self, key: RollupKey) -> list[Any]:
+        cell = self.sums.get(key)
+        if cell is None:
+            cell = self.sums[key] = [0] * _NSUMS + [None, None]
+        return cell
 
     def add(self, row: Row, sign: int = 1) -> None:
         """Add (sign=1) or take away (sign=-1) one event row's share."""
-        key = (row[_TS] // BUCKET_MS, row[_SOURCE], row[_PROVIDER], row[_MODEL])
-        sums = self.sums.get(key)
-        if sums is None:
-            sums = self.sums[key] = [0] * len(ROLLUP_SUMS)
+        ts = row[_TS]
+        key = (ts // BUCKET_MS, row[_CONTEXT], row[_SOURCE], row[_PROVIDER], row[_MODEL])
+        sums = self._cell(key)
         cost, reported = row[_COST], row[_REPORTED]
         sums[0] += sign
         sums[1] += sign * row[5]
@@ -62,19 +79,31 @@ class Rollup:
         sums[10] += sign * (reported if reported is not None else (cost or 0))
         sums[11] += sign * (cost is None)
         sums[12] += sign * bool(row[_FLAGS] & FLAG_ESTIMATED)
+        if sign > 0:
+            if sums[13] is None or ts < sums[13]:
+                sums[13] = ts
+            if sums[14] is None or ts > sums[14]:
+                sums[14] = ts
 
     def merge(self, prepared: list[list[Any]]) -> None:
+        n = len(ROLLUP_KEY)
         for entry in prepared:
-            key = (entry[0], entry[1], entry[2], entry[3])
+            key = (entry[0], entry[1], entry[2], entry[3], entry[4])
             sums = self.sums.get(key)
             if sums is None:
-                self.sums[key] = list(entry[4:])
-            else:
-                for i, value in enumerate(entry[4:]):
-                    sums[i] += value
+                self.sums[key] = list(entry[n:])
+                continue
+            for i in range(_NSUMS):
+                sums[i] += entry[n + i]
+            first, last = entry[n + _NSUMS], entry[n + _NSUMS + 1]
+            if first is not None and (sums[_NSUMS] is None or first < sums[_NSUMS]):
+                sums[_NSUMS] = first
+            if last is not None and (sums[_NSUMS + 1] is None or last > sums[_NSUMS + 1]):
+                sums[_NSUMS + 1] = last
 
     def entries(self) -> list[list[Any]]:
-        return [[*key, *sums] for key, sums in self.sums.items() if any(sums)]
+        """`[*key, *sums, first_ms, last_ms]` for every cell that changed."""
+        return [[*key, *sums] for key, sums in self.sums.items() if any(sums[:_NSUMS])]
 
 
 def prepare(best: dict[int, UsageEvent], duplicates: int = 0) -> Prepared:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spendlane.ledger.columns import CONTEXT_COLUMNS, EVENT_COLUMNS, ROLLUP_SUMS
+from spendlane.ledger.columns import CONTEXT_COLUMNS, EVENT_COLUMNS, ROLLUP_KEY, ROLLUP_SUMS
 from spendlane.ledger.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -36,10 +36,12 @@ _INSERT_CONTEXT = (
     f"VALUES ({', '.join('?' * (len(CONTEXT_COLUMNS) + 1))})"
 )
 _APPLY_ROLLUP = (
-    f"INSERT INTO rollup_15m (bucket, source, provider, model, {', '.join(ROLLUP_SUMS)}) "
-    f"VALUES ({', '.join('?' * (len(ROLLUP_SUMS) + 4))}) "
-    "ON CONFLICT (bucket, source, provider, model) DO UPDATE SET "
+    f"INSERT INTO rollup_15m ({', '.join(ROLLUP_KEY)}, {', '.join(ROLLUP_SUMS)}, first_ms, "
+    f"last_ms) VALUES ({', '.join('?' * (len(ROLLUP_KEY) + len(ROLLUP_SUMS) + 2))}) "
+    f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_SUMS)
+    + ", first_ms = COALESCE(MIN(first_ms, excluded.first_ms), first_ms, excluded.first_ms)"
+    ", last_ms = COALESCE(MAX(last_ms, excluded.last_ms), last_ms, excluded.last_ms)"
 )
 
 
