@@ -252,7 +252,7 @@ def canonical_source(name: str) -> str:
     if key in LOG_SOURCES or key == _RECORD_SOURCE:
         return key
     known = sorted({*LOG_SOURCES, *SOURCE_ALIASES, _RECORD_SOURCE})
-    raise ValueError(f"expected one of: {', '.join(known)}{_did_you_mean(name, known, '; ')}")
+    raise ValueError(f"expected one of: {', '.join(known)}")
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -273,24 +273,30 @@ _ALERT_KEYS = ("urls", "spike_factor", "session_usd_per_hour", "all_providers_fl
 _FLOOR_KEYS = ("at", "min_used")
 
 
-@dataclass(frozen=True, slots=True)
 class _Doc:
-    path: Path
-    lines: dict[Where, int]
-    mapping_word: str  # "table" in TOML, "mapping" in YAML
+    # Plain classes, not dataclasses, for the private helpers: each dataclass costs ~0.5 ms
+    # to create at import, and this module is imported on every `spendlane check`.
+    __slots__ = ("lines", "mapping_word", "path")
+
+    def __init__(self, path: Path, lines: dict[Where, int], mapping_word: str) -> None:
+        self.path = path
+        self.lines = lines
+        self.mapping_word = mapping_word  # "table" in TOML, "mapping" in YAML
 
     def error(self, where: Where, field: str | None, message: str) -> ConfigError:
         return ConfigError(self.path, line_at(self.lines, where), field, message)
 
 
-@dataclass(frozen=True, slots=True)
 class _Table:
     """A mapping in the file: where it is, and how its fields are named in messages."""
 
-    doc: _Doc
-    data: dict[str, Any]
-    where: Where
-    prefix: str = ""  # "alerts." for [alerts]; "" for budget entries and the top level
+    __slots__ = ("data", "doc", "prefix", "where")
+
+    def __init__(self, doc: _Doc, data: dict[str, Any], where: Where, prefix: str = "") -> None:
+        self.doc = doc
+        self.data = data
+        self.where = where
+        self.prefix = prefix  # "alerts." for [alerts]; "" for budget entries and the top level
 
     def field(self, key: str) -> str:
         return self.prefix + key
@@ -320,11 +326,13 @@ class _Table:
         return _Table(self.doc, value, (*self.where, key), f"{self.field(key)}.")
 
 
-@dataclass(frozen=True, slots=True)
 class _Found:
-    budget: Budget
-    where: Where  # where its name comes from, for the duplicate-name error
-    field: str
+    __slots__ = ("budget", "field", "where")
+
+    def __init__(self, budget: Budget, where: Where, field: str) -> None:
+        self.budget = budget
+        self.where = where  # where its name comes from, for the duplicate-name error
+        self.field = field
 
 
 def _build(doc: _Doc, data: dict[str, Any]) -> BudgetConfig:
@@ -488,7 +496,11 @@ def _scope(table: _Table) -> Scope:
         try:
             values["source"] = canonical_source(values["source"])
         except ValueError as exc:
-            raise table.fail("source", f"{exc}, got {table.get('source')!r}") from None
+            from spendlane.sources import LOG_SOURCES, SOURCE_ALIASES
+
+            known = [*LOG_SOURCES, *SOURCE_ALIASES, _RECORD_SOURCE]
+            hint = _did_you_mean(values["source"], known, "; ")
+            raise table.fail("source", f"{exc}, got {table.get('source')!r}{hint}") from None
     return Scope(**values)
 
 
@@ -728,6 +740,9 @@ def _did_you_mean(word: str, choices: Iterable[str], lead: str) -> str:
     return f"{lead}did you mean '{close[0]}'?" if close else ""
 
 
+_YAML_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _load_yaml(path: Path, text: str) -> tuple[Any, dict[Where, int]]:
     """Parse YAML keeping the line of every key and list item (from the composed nodes)."""
     import yaml
@@ -735,35 +750,52 @@ def _load_yaml(path: Path, text: str) -> tuple[Any, dict[Where, int]]:
     loader_class: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     loader: Any = loader_class(text)
     lines: dict[Where, int] = {}
+    open_nodes: set[int] = set()  # a recursive alias (&a [*a]) must not recurse forever
 
     def build(node: Any, where: Where) -> Any:
         lines.setdefault(where, node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in open_nodes:
+                raise ConfigError(path, lines[where], None, "a YAML alias refers to itself")
+            open_nodes.add(id(node))
+            try:
+                return build_collection(node, where)
+            finally:
+                open_nodes.discard(id(node))
+        return loader.construct_object(node, deep=True)
+
+    def build_collection(node: Any, where: Where) -> Any:
         if isinstance(node, yaml.MappingNode):
-            loader.flatten_mapping(node)
+            own = sum(1 for key_node, _ in node.value if key_node.tag != _YAML_MERGE)
+            loader.flatten_mapping(node)  # `<<: *defaults` entries first, then its own keys
+            merged = len(node.value) - own
             out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
+            from_merge: set[str] = set()
+            for index, (key_node, value_node) in enumerate(node.value):
                 key = loader.construct_object(key_node, deep=True)
                 key_line = key_node.start_mark.line + 1
                 if not isinstance(key, str):
                     raise ConfigError(
                         path, key_line, str(key), f"expected a text key, got {key!r} (quote it)"
                     )
-                if key in out:
+                if index < merged:
+                    from_merge.add(key)
+                elif key in out and key not in from_merge:
                     first = lines.get((*where, key))
                     raise ConfigError(path, key_line, key, f"duplicate key (first on line {first})")
                 lines[(*where, key)] = key_line
                 out[key] = build(value_node, (*where, key))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [build(item, (*where, index)) for index, item in enumerate(node.value)]
-        return loader.construct_object(node, deep=True)
+        return [build(item, (*where, index)) for index, item in enumerate(node.value)]
 
     try:
         root = loader.get_single_node()
         return (None if root is None else build(root, ())), lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        problem = exc.problem or exc.context or "cannot parse"
+        if exc.context and exc.problem and exc.context_mark:
+            problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise ConfigError(
             path, mark.line + 1 if mark else None, None, f"invalid YAML: {problem}"
         ) from None
