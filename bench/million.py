@@ -2,7 +2,8 @@
 
     python bench/million.py [--events 1000000] [--ledger PATH]
 
-Fills a ledger through the real write path (a year, 8 models, 60 projects, 20,000 sessions),
+Fills a ledger through the real write path (a year, 8 models, 60 projects, 20,000 sessions of
+~50 calls each, contiguous in time as real sessions are),
 then times the report commands as a user runs them (child processes, `--no-ingest`) and the
 export of everything, with peak memory. Prints a markdown table.
 """
@@ -28,17 +29,20 @@ START_MS = 1_763_000_000_000  # mid-November 2025: a year up to the benchmark da
 
 
 def fill(path: Path, count: int, seed: int = 1) -> None:
+    """`count` calls over a year, in sessions of ~50 calls with three running at once (as an
+    agent fleet's sessions are: contiguous in time), 60 projects, 12 agents, 8 models."""
     rng = random.Random(seed)
     pricer = Pricer()
     span = 365 * 86_400_000
+    stamps = sorted(START_MS + rng.randrange(span) for _ in range(count))
     with SqliteLedger(path) as ledger:
         for start in range(0, count, 20_000):
             batch = []
             for i in range(start, min(start + 20_000, count)):
-                model = rng.choice(MODELS)
-                session = rng.randrange(20_000)
+                session = i // 150 * 3 + rng.randrange(3)
+                model = MODELS[(session + rng.randrange(2)) % len(MODELS)]
                 event = UsageEvent(
-                    key=f"bench:{i}", ts_ms=START_MS + rng.randrange(span),
+                    key=f"bench:{i}", ts_ms=stamps[i],
                     source="codex" if model.startswith("gpt") else "claude_code",
                     provider="openai" if model.startswith("gpt") else "unknown",
                     model=model, input_tokens=rng.randrange(1, 800),
@@ -88,6 +92,8 @@ def main() -> None:
                                             "--timezone", "Asia/Kolkata"]),
         ("session, one month", ["session", "--json", "--no-ingest", "--since", "2026-10-01",
                                 "--until", "2026-10-31"]),
+        ("daily --by project, one month", ["daily", "--json", "--no-ingest", "--by", "project",
+                                           "--since", "2026-10-01", "--until", "2026-10-31"]),
         ("export --by model, one month", ["export", "--no-ingest", "--by", "model", "--since",
                                           "2026-10-01", "--until", "2026-10-31"]),
         ("export everything (CSV)", ["export", "--no-ingest", "--out", "/dev/null"]),

@@ -139,6 +139,17 @@ def ingest_command(context: Context, source: str, as_json: bool) -> None:
         render.ingest_summary(report)
 
 
+def _by_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--by project --by model, or --by project,model: known keys, each once."""
+    keys: list[str] = []
+    for part in (k.strip().lower() for item in value for k in item.split(",")):
+        if part not in EXPORT_KEYS:
+            raise click.BadParameter(f"{part!r} is not one of {', '.join(EXPORT_KEYS)}")
+        if part not in keys:
+            keys.append(part)
+    return tuple(keys)
+
+
 def _report_options(function: Any) -> Any:
     """The options every calendar report takes."""
     options: list[Callable[[Any], Any]] = [
@@ -149,6 +160,8 @@ def _report_options(function: Any) -> Any:
                      help="IANA time zone for days (default: local)."),
         click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True),
         click.option("-b", "--breakdown", is_flag=True, help="A row per model in each period."),
+        click.option("--by", "by", multiple=True, callback=_by_keys, metavar="KEY[,KEY]",
+                     help=f"Rows per attribution in each period: {', '.join(EXPORT_KEYS)}."),
         click.option("-j", "--json", "as_json", is_flag=True, help="JSON in ccusage's shape."),
         click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto",
                      show_default=True,
@@ -225,6 +238,7 @@ def session_command(
     timezone: str | None,
     source: str,
     breakdown: bool,
+    by: tuple[str, ...],
     as_json: bool,
     cost_mode: str,
     order: str,
@@ -241,7 +255,7 @@ def session_command(
             _ingest(ledger, sources, quiet=as_json)
         report = session_report(
             ledger, zone=zone, since=first, until=last, sources=_report_filter(source),
-            cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
+            cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc", by=by,
         )  # fmt: skip
     if as_json:
         from spendlane.reports.render_json import sessions_json
@@ -263,6 +277,7 @@ def _calendar_report(
     timezone: str | None,
     source: str,
     breakdown: bool,
+    by: tuple[str, ...],
     as_json: bool,
     cost_mode: str,
     order: str,
@@ -279,7 +294,7 @@ def _calendar_report(
         report = daily_report(
             ledger, zone=zone, since=first, until=last, sources=_report_filter(source),
             cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
-            period=Period(period), week_start=week_start,
+            period=Period(period), week_start=week_start, by=by,
         )  # fmt: skip
     forecast = None
     today = dt.datetime.now(zone).date()

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -135,10 +136,31 @@ def daily_table(report: DailyReport, *, breakdown: bool) -> None:
             for model in models:
                 label = ["", f"  └ {_short(model)}"] if wide else [f" └ {_short(model)}"]
                 table.add_row(*label, *_tally_cells(day.models[model]), style="dim")
+        for values, tally in _costliest(day.groups):
+            name = group_label(report.by, values)
+            label = ["", f"  └ {name}"] if wide else [f" └ {name}"]
+            table.add_row(*label, *_tally_cells(tally), style="dim")
     table.add_section()
     table.add_row("Total", *([""] if wide else []), *_tally_cells(report.total), style="bold")
+    for values, tally in _costliest(report.groups):
+        name = group_label(report.by, values)
+        label = ["", f"  └ {name}"] if wide else [f" └ {name}"]
+        table.add_row(*label, *_tally_cells(tally), style="dim")
     console.print(table)
     _unpriced_note(report)
+
+
+def group_label(by: tuple[str, ...], values: tuple[str | None, ...]) -> str:
+    """'project=/srv/api · model=opus-4-6': which `--by` values a row sums (markup-escaped)."""
+    parts = []
+    for key, value in zip(by, values, strict=True):
+        shown = "(none)" if value is None else _short(value) if key == "model" else escape(value)
+        parts.append(f"{key}={shown}")
+    return " · ".join(parts)
+
+
+def _costliest(groups: dict[tuple[str | None, ...], Tally]) -> list[tuple[Any, Tally]]:
+    return sorted(groups.items(), key=lambda kv: (-kv[1].cost_nano, [v or "" for v in kv[0]]))
 
 
 def session_table(report: SessionReport, *, breakdown: bool) -> None:
@@ -158,11 +180,14 @@ def session_table(report: SessionReport, *, breakdown: bool) -> None:
 
     for session in report.sessions:
         last = dt.datetime.fromtimestamp(session.last_ms / 1000, tz=report.zone)
-        table.add_row(session.session_id[:8] or "-", _tail(session.project),
+        table.add_row(escape(session.session_id[:8]) or "-", _tail(session.project),
                       last.strftime("%Y-%m-%d %H:%M"), *cells(session.total))  # fmt: skip
         if breakdown:
             for model, tally in sorted(session.models.items(), key=lambda kv: -kv[1].cost_nano):
                 table.add_row("", f" └ {_short(model)}", "", *cells(tally), style="dim")
+        for values, tally in _costliest(session.groups):
+            table.add_row("", f" └ {group_label(report.by, values)}", "", *cells(tally),
+                          style="dim")  # fmt: skip
     table.add_section()
     table.add_row("Total", "", "", *cells(report.total), style="bold")
     console.print(table)
@@ -246,7 +271,7 @@ def forecast_line(forecast: Forecast) -> None:
 def _tail(path: str, keep: int = 2) -> str:
     """The last parts of a project path: what tells projects apart."""
     parts = [p for p in path.replace("\\", "/").split("/") if p]
-    return "/".join(parts[-keep:]) if parts else "-"
+    return escape("/".join(parts[-keep:])) if parts else "-"
 
 
 def _unpriced_note(report: DailyReport) -> None:
@@ -254,7 +279,8 @@ def _unpriced_note(report: DailyReport) -> None:
         console.print("[yellow]* not included: no price known for[/]")
         for u in report.unpriced:
             console.print(
-                f"  {u.model} ({u.source}): {u.events} calls, {u.tokens:,} tokens", highlight=False
+                f"  {escape(u.model)} ({u.source}): {u.events} calls, {u.tokens:,} tokens",
+                highlight=False,
             )
 
 
@@ -274,4 +300,4 @@ def _short(model: str) -> str:
     parts = name.split("-")
     if parts and len(parts[-1]) == 8 and parts[-1].isdigit():
         parts = parts[:-1]
-    return "-".join(parts)
+    return escape("-".join(parts))

@@ -7,13 +7,14 @@ milliseconds. The JSON keeps ccusage's field names so scripts written for it kee
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from spendlane.ledger import SqliteLedger
 from spendlane.periods import EPOCH_DAY, day_from_number
 from spendlane.reports.days import refresh_days, zone_key
+from spendlane.reports.grouped import Window, grouped_rows
 
 
 class CostMode(StrEnum):
@@ -24,7 +25,7 @@ class CostMode(StrEnum):
     DISPLAY = "display"  # only what the agent reported (0 where it reported nothing)
 
 
-_COST_COLUMN = {
+COST_COLUMN = {
     CostMode.AUTO: "auto_cost_nano",
     CostMode.CALCULATE: "cost_nano",
     CostMode.DISPLAY: "reported_cost_nano",
@@ -53,6 +54,11 @@ class Tally:
             + self.cache_creation_tokens
             + self.cache_read_tokens
         )
+
+    def copy(self) -> Tally:
+        return Tally(self.events, self.input_tokens, self.output_tokens,
+                     self.cache_creation_tokens, self.cache_read_tokens, self.reasoning_tokens,
+                     self.cost_nano, self.unpriced_events, self.estimated_events)  # fmt: skip
 
     def add(self, other: Tally) -> None:
         self.events += other.events
@@ -94,6 +100,8 @@ class Day:
     sources: dict[str, Tally] = field(default_factory=dict)
     # provider -> model -> sums, for `history`
     providers: dict[str, dict[str, Tally]] = field(default_factory=dict)
+    # values of the report's `--by` keys -> sums (empty unless grouped)
+    groups: dict[tuple[str | None, ...], Tally] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -115,6 +123,9 @@ class DailyReport:
     zone: str
     cost_mode: CostMode
     period: Period = Period.DAY
+    by: tuple[str, ...] = ()
+    # values of the `--by` keys -> sums over the whole range
+    groups: dict[tuple[str | None, ...], Tally] = field(default_factory=dict)
 
 
 def daily_report(
@@ -128,6 +139,7 @@ def daily_report(
     order_desc: bool = False,
     period: Period = Period.DAY,
     week_start: int = 0,
+    by: Sequence[str] = (),
 ) -> DailyReport:
     """Sum the ledger per local day (week, month) in `zone`; [since, until] are days, inclusive.
 
@@ -152,7 +164,7 @@ def daily_report(
     rows = ledger.connection.execute(
         "SELECT day, source, provider, model, events, input_tokens, output_tokens, "
         "cache_write_5m_tokens + cache_write_1h_tokens, cache_read_tokens, reasoning_tokens, "
-        f"{_COST_COLUMN[cost_mode]}, unpriced_events, estimated_events FROM rollup_day "
+        f"{COST_COLUMN[cost_mode]}, unpriced_events, estimated_events FROM rollup_day "
         f"WHERE {' AND '.join(where)}",
         params,
     ).fetchall()
@@ -184,12 +196,42 @@ def daily_report(
             )
             entry.events += tally.unpriced_events
             entry.tokens += tally.total_tokens
-    ordered = sorted(days.values(), key=lambda d: d.date, reverse=order_desc)
-    return DailyReport(
-        days=ordered,
+    report = DailyReport(
+        days=sorted(days.values(), key=lambda d: d.date, reverse=order_desc),
         total=total,
         unpriced=sorted(unpriced.values(), key=lambda u: (-u.tokens, u.model)),
         zone=str(zone),
         cost_mode=cost_mode,
         period=period,
+        by=tuple(by),
     )
+    if by:
+        _add_groups(ledger, report, days, Window(zone, since, until, source_list), week_start)
+    return report
+
+
+def _add_groups(
+    ledger: SqliteLedger,
+    report: DailyReport,
+    days: dict[dt.date, Day],
+    window: Window,
+    week_start: int,
+) -> None:
+    """Sums per `--by` values in each period and over the range, from the rollup."""
+    rows = grouped_rows(ledger, window, report.by, cost_column=COST_COLUMN[report.cost_mode],
+                        per_day=True)  # fmt: skip
+    n = len(report.by) + 1
+    for row in rows:
+        tally = Tally(*row[n:])
+        if not tally.events:
+            continue
+        day = days.get(period_start(day_from_number(row[0]), report.period, week_start))
+        if day is None:
+            continue  # only calls the period sums hold (the rollup can be a write ahead)
+        key = tuple(row[1:n])
+        for groups in (day.groups, report.groups):
+            held = groups.get(key)
+            if held is None:
+                groups[key] = tally.copy()
+            else:
+                held.add(tally)

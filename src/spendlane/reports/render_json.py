@@ -31,6 +31,22 @@ def period_label(report: DailyReport, start: dt.date) -> str:
     return start.strftime("%Y-%m") if report.period is Period.MONTH else start.isoformat()
 
 
+def groups_json(by: tuple[str, ...], groups: dict[tuple[str | None, ...], Tally]) -> list[Any]:
+    """`--by` sums as a list, costliest first: the key values by name, then the sums."""
+    names = [key.replace("-", "_") for key in by]
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[1].cost_nano, [v or "" for v in kv[0]]))
+    return [
+        {
+            **dict(zip(names, values, strict=True)),
+            **_tokens(t),
+            "totalTokens": t.total_tokens,
+            "cost": nano_to_usd(t.cost_nano),
+            "events": t.events,
+        }
+        for values, t in ordered
+    ]
+
+
 def daily_json(report: DailyReport) -> dict[str, Any]:
     """`daily`, `weekly` or `monthly` JSON, by the report's period."""
     top, label = _NAMES[report.period]
@@ -50,6 +66,8 @@ def daily_json(report: DailyReport) -> dict[str, Any]:
                 ],
             }
         )
+        if report.by:
+            rows[-1]["groups"] = groups_json(report.by, day.groups)
     out: dict[str, Any] = {
         top: rows,
         "totals": {
@@ -58,6 +76,9 @@ def daily_json(report: DailyReport) -> dict[str, Any]:
             "totalTokens": report.total.total_tokens,
         },
     }
+    if report.by:
+        out["by"] = list(report.by)
+        out["totals"]["groups"] = groups_json(report.by, report.groups)
     if report.unpriced:
         out["unpriced"] = [
             {
@@ -101,6 +122,8 @@ def sessions_json(report: SessionReport) -> dict[str, Any]:
                 "sources": sorted(session.sources),
             }
         )
+        if report.by:
+            rows[-1]["groups"] = groups_json(report.by, session.groups)
     return {
         "sessions": rows,
         "totals": {

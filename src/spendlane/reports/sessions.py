@@ -1,24 +1,19 @@
 """Tokens and cost per session: `spendlane session`.
 
-Sessions are read from the events (joined with their attribution), not from the rollup: a
-session is an attribution, not a time bucket.
+Read from the rollup, which is keyed by context (and so by session) as well as by quarter
+hour: a month of sessions sums a few thousand cells, not every call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from spendlane.ledger import SqliteLedger
-from spendlane.periods import day_start_ms
-from spendlane.reports.calendar import CostMode, Tally
-
-_COST = {
-    CostMode.AUTO: "COALESCE(e.reported_cost_nano, e.cost_nano, 0)",
-    CostMode.CALCULATE: "COALESCE(e.cost_nano, 0)",
-    CostMode.DISPLAY: "COALESCE(e.reported_cost_nano, 0)",
-}
+from spendlane.reports.calendar import COST_COLUMN, CostMode, Tally
+from spendlane.reports.grouped import Window, grouped_rows
 
 
 @dataclass(slots=True)
@@ -30,6 +25,8 @@ class Session:
     last_ms: int
     total: Tally = field(default_factory=Tally)
     models: dict[str, Tally] = field(default_factory=dict)
+    # values of the report's `by` keys -> sums (empty unless grouped)
+    groups: dict[tuple[str | None, ...], Tally] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -38,6 +35,7 @@ class SessionReport:
     total: Tally
     zone: dt.tzinfo
     cost_mode: CostMode
+    by: tuple[str, ...] = ()
 
 
 def session_report(
@@ -49,49 +47,52 @@ def session_report(
     sources: Iterable[str] | None = None,
     cost_mode: CostMode = CostMode.AUTO,
     order_desc: bool = False,
+    by: Sequence[str] = (),
 ) -> SessionReport:
-    """Sum events per session (and model); a session is in range if any of its calls is."""
-    where = ["1"]
-    params: list[object] = []
-    if since is not None:
-        where.append("e.ts_ms >= ?")
-        params.append(day_start_ms(since, zone))
-    if until is not None:
-        where.append("e.ts_ms < ?")
-        params.append(day_start_ms(until + dt.timedelta(days=1), zone))
-    if sources is not None:
-        source_list = list(sources)
-        where.append(f"e.source IN ({','.join('?' * len(source_list))})")
-        params.extend(source_list)
-    rows = ledger.connection.execute(
-        "SELECT COALESCE(c.session_id, ''), MAX(COALESCE(c.project, '')), e.source, e.model, "
-        "COUNT(*), SUM(e.input_tokens), SUM(e.output_tokens), "
-        "SUM(e.cache_write_5m_tokens + e.cache_write_1h_tokens), SUM(e.cache_read_tokens), "
-        f"SUM(e.reasoning_tokens), SUM({_COST[cost_mode]}), SUM(e.cost_nano IS NULL), "
-        "SUM((e.flags & 2) != 0), MIN(e.ts_ms), MAX(e.ts_ms) "
-        "FROM events e JOIN contexts c ON c.id = e.context_id "
-        f"WHERE {' AND '.join(where)} GROUP BY 1, 3, 4",
-        params,
-    ).fetchall()
+    """Sum calls per session, per model and per `by` keys; a session is in range if any of its
+    calls is, and only its calls in range are counted."""
+    window = Window(zone, since, until, list(sources) if sources is not None else None)
+    others = [key for key in by if key not in ("session", "source", "model")]
+    keys = ["session", "source", "model", *others]
+    rows = grouped_rows(
+        ledger, window, keys, cost_column=COST_COLUMN[cost_mode],
+        extra=("MAX(COALESCE(c.project, ''))", "MIN(r.first_ms)", "MAX(r.last_ms)"),
+    )  # fmt: skip
     sessions: dict[str, Session] = {}
     total = Tally()
+    n = len(keys)
     for row in rows:
-        session_id, project, source, model = row[0], row[1], row[2], row[3]
-        tally = Tally(
-            events=row[4], input_tokens=row[5], output_tokens=row[6],
-            cache_creation_tokens=row[7], cache_read_tokens=row[8], reasoning_tokens=row[9],
-            cost_nano=row[10], unpriced_events=row[11], estimated_events=row[12],
-        )  # fmt: skip
+        tally = Tally(*row[n + 3 :])
+        if not tally.events:
+            continue
+        session_id, source, model = row[0] or "", row[1], row[2]
+        project, first_ms, last_ms = row[n], row[n + 1], row[n + 2]
         session = sessions.get(session_id)
         if session is None:
-            session = sessions[session_id] = Session(session_id, project, set(), row[13], row[14])
-        session.project = max(session.project, project)
+            session = sessions[session_id] = Session(session_id, project, set(), first_ms, last_ms)
+        elif project > session.project:
+            session.project = project
         session.sources.add(source)
-        session.first_ms = min(session.first_ms, row[13])
-        session.last_ms = max(session.last_ms, row[14])
+        if first_ms is not None and first_ms < session.first_ms:
+            session.first_ms = first_ms
+        if last_ms is not None and last_ms > session.last_ms:
+            session.last_ms = last_ms
         session.total.add(tally)
-        session.models.setdefault(model, Tally()).add(tally)
+        _add(session.models, model, tally)
+        if by:
+            values = dict(zip(keys, row[:n], strict=True))
+            _add(session.groups, tuple(values[key] for key in by), tally)
         total.add(tally)
     ordered = sorted(sessions.values(), key=lambda s: (s.last_ms, s.session_id),
                      reverse=order_desc)  # fmt: skip
-    return SessionReport(sessions=ordered, total=total, zone=zone, cost_mode=cost_mode)
+    return SessionReport(
+        sessions=ordered, total=total, zone=zone, cost_mode=cost_mode, by=tuple(by)
+    )
+
+
+def _add(sums: dict[Any, Tally], key: Any, tally: Tally) -> None:
+    held = sums.get(key)
+    if held is None:
+        sums[key] = tally.copy()
+    else:
+        held.add(tally)
