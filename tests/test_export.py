@@ -107,3 +107,25 @@ def test_export_streams_instead_of_holding_the_output(env: Env) -> None:
     small, _ = _export_peak_mib(env, 20_000)
     large, written = _export_peak_mib(env, 200_000)
     assert large - small < written / 3, (small, large, written)
+
+
+@given(st.one_of(st.none(), st.integers(min_value=-(10**18), max_value=10**18)))
+def test_money_formatted_by_sqlite_equals_usd_text(nano: int | None) -> None:
+    import sqlite3
+
+    from spendlane.reports.export import _usd_sql
+
+    db = sqlite3.connect(":memory:")
+    assert db.execute(f"SELECT {_usd_sql('?1')}", (nano,)).fetchone()[0] == usd_text(nano)
+
+
+@given(st.integers(min_value=0, max_value=253_370_678_399_999))
+def test_timestamps_formatted_by_sqlite_are_exact(ms: int) -> None:
+    import sqlite3
+
+    from spendlane.reports.export import _TIMESTAMP_SQL
+
+    db = sqlite3.connect(":memory:")
+    got = db.execute(f"SELECT {_TIMESTAMP_SQL.replace('ts_ms', '?1')}", (ms,)).fetchone()[0]
+    when = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=ms)
+    assert got == when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"

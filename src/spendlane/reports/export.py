@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from spendlane.ledger import SqliteLedger
 from spendlane.periods import day_start_ms
+from spendlane.reports.grouped import Window, grouped_rows
 
 FORMATS = ("csv", "json", "jsonl")
-# What users type for --by, and the event_rows column it groups on.
-GROUP_KEYS = {
-    "model": "model", "project": "project", "agent": "agent", "session": "session_id",
-    "source": "source", "provider": "provider", "task": "task_id", "task-type": "task_type",
-    "skill": "skill", "machine": "machine", "lane": "lane", "account": "account",
-}  # fmt: skip
 EVENT_FIELDS = (
     "timestamp", "source", "provider", "model", "input_tokens", "output_tokens",
     "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens", "reasoning_tokens",
@@ -44,11 +38,6 @@ def usd_text(nano: int | None) -> str | None:
     return f"{sign}{whole}.{fraction:09d}"
 
 
-def _iso(ms: int) -> str:
-    when = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
 def _where(
     zone: dt.tzinfo, since: dt.date | None, until: dt.date | None, sources: Sequence[str] | None
 ) -> tuple[str, list[Any]]:
@@ -66,9 +55,23 @@ def _where(
     return " AND ".join(where), params
 
 
-# event_rows columns behind EVENT_FIELDS, in order; timestamp and money are converted.
-_EVENT_SQL = {"timestamp": "ts_ms", "cost_usd": "cost_nano",
-              "reported_cost_usd": "reported_cost_nano"}  # fmt: skip
+def _usd_sql(column: str) -> str:
+    """SQL for `usd_text`: exact decimal dollars from integer nano-USD, NULL stays NULL."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} < 0 THEN printf('-%d.%09d', "
+        f"-{column} / 1000000000, -{column} % 1000000000) ELSE printf('%d.%09d', "
+        f"{column} / 1000000000, {column} % 1000000000) END"
+    )
+
+
+# The agents' own timestamp form, made by SQLite from integer milliseconds (exact).
+_TIMESTAMP_SQL = (
+    "strftime('%Y-%m-%dT%H:%M:%S', ts_ms / 1000, 'unixepoch') || printf('.%03dZ', ts_ms % 1000)"
+)
+# event_rows columns behind EVENT_FIELDS, in order; timestamp and money are formatted by
+# SQLite so that rows go from the cursor to the writer without a Python step per value.
+_EVENT_SQL = {"timestamp": _TIMESTAMP_SQL, "cost_usd": _usd_sql("cost_nano"),
+              "reported_cost_usd": _usd_sql("reported_cost_nano")}  # fmt: skip
 
 
 def export_rows(
@@ -79,67 +82,68 @@ def export_rows(
     until: dt.date | None = None,
     sources: Sequence[str] | None = None,
     by: Sequence[str] = (),
-) -> tuple[list[str], Iterator[list[Any]]]:
+) -> tuple[list[str], Iterator[Sequence[Any]]]:
     """Field names, and the rows (every event, or sums per `by` keys) as a lazy stream."""
     # A one-pass read gains nothing from a large page cache; keep memory flat however many
     # rows there are.
     ledger.connection.execute("PRAGMA cache_size = -4096")
     ledger.connection.execute("PRAGMA shrink_memory")
-    where, params = _where(zone, since, until, sources)
     if by:
-        keys = [GROUP_KEYS[key] for key in by]
-        sql = (
-            f"SELECT {', '.join(keys)}, COUNT(*), SUM(input_tokens), SUM(output_tokens), "
-            "SUM(cache_write_5m_tokens), SUM(cache_write_1h_tokens), SUM(cache_read_tokens), "
-            "SUM(reasoning_tokens), SUM(total_tokens), SUM(COALESCE(cost_nano, 0)), "
-            "SUM(reported_cost_nano), SUM(cost_nano IS NULL) "
-            f"FROM event_rows WHERE {where} GROUP BY {', '.join(keys)} "
-            "ORDER BY SUM(COALESCE(cost_nano, 0)) DESC"
-        )
-        names = [key.replace("-", "_") for key in by] + list(_SUMS)
-        money = [len(keys) + 8, len(keys) + 9]
-        stamp = None
-    else:
-        columns = [_EVENT_SQL.get(name, name) for name in EVENT_FIELDS]
-        sql = f"SELECT {', '.join(columns)} FROM event_rows WHERE {where} ORDER BY ts_ms, id"
-        names = list(EVENT_FIELDS)
-        money = [names.index("cost_usd"), names.index("reported_cost_usd")]
-        stamp = names.index("timestamp")
-    return names, _stream(ledger, sql, params, money, stamp)
+        return _grouped(ledger, Window(zone, since, until, sources), by)
+    where, params = _where(zone, since, until, sources)
+    columns = [_EVENT_SQL.get(name, name) for name in EVENT_FIELDS]
+    sql = f"SELECT {', '.join(columns)} FROM event_rows WHERE {where} ORDER BY ts_ms, id"
+    return list(EVENT_FIELDS), _stream(ledger.connection.execute(sql, params))
 
 
-def _stream(
-    ledger: SqliteLedger, sql: str, params: list[Any], money: list[int], stamp: int | None
-) -> Iterator[list[Any]]:
-    cursor = ledger.connection.execute(sql, params)
+def _grouped(
+    ledger: SqliteLedger, window: Window, by: Sequence[str]
+) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """Sums per `by` keys over the window, from the rollup (costliest first)."""
+    tokens = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+              "cache_read_tokens", "reasoning_tokens")  # fmt: skip
+    total = " + ".join(f"r.{c}" for c in tokens if c != "reasoning_tokens")
+    rows = grouped_rows(
+        ledger, window, by, cost_column="cost_nano",
+        extra=("SUM(r.events)", *(f"SUM(r.{c})" for c in tokens), f"SUM({total})",
+               "SUM(r.cost_nano)", "SUM(r.reported_cost_nano)", "SUM(r.unpriced_events)"),
+    )  # fmt: skip
+    n = len(by)
+    kept = [row[: n + 11] for row in rows if row[n]]  # the `extra` sums, without SUM_COLUMNS
+    kept.sort(key=lambda row: -row[n + 8])
+    out = [[*row[: n + 8], usd_text(row[n + 8]), usd_text(row[n + 9]), row[n + 10]] for row in kept]
+    return [key.replace("-", "_") for key in by] + list(_SUMS), iter(out)
+
+
+def _stream(cursor: Any) -> Iterator[Sequence[Any]]:
     while page := cursor.fetchmany(PAGE):
-        for row in page:
-            values = list(row)
-            for i in money:
-                values[i] = usd_text(values[i])
-            if stamp is not None:
-                values[stamp] = _iso(values[stamp])
-            yield values
+        yield from page
 
 
-def write(out: IO[str], fmt: str, names: list[str], rows: Iterable[list[Any]]) -> int:
+def write(out: IO[str], fmt: str, names: list[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write rows in `fmt` as they come; returns how many were written."""
     count = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\n")  # None is written as an empty field
         writer.writerow(names)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(row)
             count += 1
-    elif fmt == "jsonl":
-        for row in rows:
-            out.write(json.dumps(dict(zip(names, row, strict=True))) + "\n")
-            count += 1
-    else:
+        return count
+    import msgspec
+
+    encode = msgspec.json.Encoder().encode
+    first = True
+    if fmt == "json":
         out.write("[")
-        for row in rows:
-            out.write(("," if count else "") + "\n" + json.dumps(dict(zip(names, row,
-                                                                        strict=True))))  # fmt: skip
-            count += 1
+    for row in rows:
+        line = encode(dict(zip(names, row, strict=True))).decode()
+        if fmt == "jsonl":
+            out.write(line + "\n")
+        else:
+            out.write(("\n" if first else ",\n") + line)
+            first = False
+        count += 1
+    if fmt == "json":
         out.write("\n]\n")
     return count
