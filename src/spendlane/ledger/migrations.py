@@ -212,4 +212,44 @@ DROP TABLE rollup_15m;
 ALTER TABLE rollup_ctx RENAME TO rollup_15m;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+_V5 = """
+-- Money set aside for calls about to be made, so a hard stop holds when many start at once.
+-- The scope columns say which budgets a reservation counts against (NULL: not known).
+CREATE TABLE reservations (
+    id TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    amount_nano INTEGER NOT NULL,
+    provider TEXT,
+    model TEXT,
+    agent TEXT,
+    project TEXT,
+    task_type TEXT,
+    source TEXT,
+    machine TEXT,
+    account TEXT,
+    note TEXT
+);
+CREATE INDEX reservations_expiry ON reservations (expires_ms);
+
+-- Every alert raised, once per (kind, subject, level, period): the UNIQUE key is what makes
+-- an alert fire exactly once across processes. Delivery is tracked on the same row.
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    level TEXT NOT NULL,
+    period_start_ms INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_ms INTEGER,
+    UNIQUE (kind, subject, level, period_start_ms)
+);
+CREATE INDEX alerts_pending ON alerts (status) WHERE status = 'pending';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)

@@ -1,0 +1,1 @@
+"""Alerts: raised once per crossing, remembered in the ledger, delivered through apprise."""
