@@ -301,3 +301,52 @@ def _short(model: str) -> str:
     if parts and len(parts[-1]) == 8 and parts[-1].isdigit():
         parts = parts[:-1]
     return escape("-".join(parts))
+
+
+def budget_table(states: list[Any], zone: Any, config_path: Any) -> None:
+    """Every budget now; the level column is coloured so the one in trouble stands out."""
+    from spendlane.policy.evaluate import describe_limit
+    from spendlane.policy.evaluate import usd as dollars
+
+    if not states:
+        where = f" in {config_path}" if config_path else ""
+        console.print(f"No budgets configured{where}. See docs/budgets.md for the format.")
+        return
+    colours = {"ok": "green", "warn": "yellow", "throttle": "dark_orange", "block": "red"}
+    table = Table(title=f"Budgets ({zone})")
+    for name in ("Budget", "Limit", "Used", "%", "Level", "Remaining", "Resets", "Projected",
+                 "Lane"):  # fmt: skip
+        table.add_column(name, justify="right" if name in ("Used", "%", "Remaining",
+                                                           "Projected") else "left")  # fmt: skip
+
+    def amount(state: Any, value: int | None) -> str:
+        if value is None:
+            return "-"
+        return dollars(value) if state.in_usd else f"{value:,}"
+
+    for s in states:
+        resets = "rolling" if s.window.rolling else dt.datetime.fromtimestamp(
+            s.window.end_ms / 1000, tz=zone).strftime("%Y-%m-%d %H:%M")  # fmt: skip
+        used = amount(s, s.used) + (f" ({amount(s, s.reserved)} held)" if s.reserved else "")
+        table.add_row(escape(s.budget.name), describe_limit(s), used, f"{s.fraction * 100:.0f}%",
+                      f"[{colours[s.level]}]{s.level}[/]", amount(s, s.remaining), resets,
+                      amount(s, s.projected),
+                      escape(s.budget.fallback or "-") if s.level in ("throttle", "block")
+                      else "-")  # fmt: skip
+    console.print(table)
+
+
+def costs_tables(summary: Any) -> None:
+    table = Table(title=f"Costs on {summary.today} ({summary.zone})")
+    for name in ("", "Today", "This month"):
+        table.add_column(name, justify="left" if not name else "right")
+    table.add_row("[bold]All[/]", usd(summary.day.cost_nano), usd(summary.month.cost_nano))
+    for title, rows in (("provider", summary.providers), ("model", summary.models)):
+        table.add_section()
+        for name, (today, month) in sorted(rows.items(), key=lambda kv: -kv[1][1].cost_nano):
+            label = _short(name) if title == "model" else escape(name)
+            table.add_row(label, usd(today.cost_nano), usd(month.cost_nano))
+    console.print(table)
+    if summary.unpriced_events:
+        console.print(f"[yellow]{summary.unpriced_events} calls this month have no known price "
+                      "and are not in these sums.[/]")  # fmt: skip

@@ -1,0 +1,296 @@
+"""`budget`, `costs`, `check`, `reserve`, `settle`: thin commands over `policy.service`.
+
+`check` runs before every dispatch, so this module imports nothing heavy at the top and the
+command touches neither rich nor the price catalog.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spendlane.cli.app import Context, _echo_json, _ingest, _report_filter, _sources, main
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Budget config (default: config.toml or budgets.yaml in the config dir).",
+)  # fmt: skip
+_SCOPE_FLAGS = ("provider", "model", "agent", "project", "task_type", "source", "machine",
+                "account")  # fmt: skip
+
+
+def _scope_options(function: Any) -> Any:
+    for name in reversed(_SCOPE_FLAGS):
+        flag = "--" + name.replace("_", "-")
+        function = click.option(flag, name, help=f"The call's {name.replace('_', ' ')}.")(function)
+    return function
+
+
+def _config(path: Path | None) -> Any:
+    from spendlane.policy.service import load_budgets
+    from spendlane.tomlconfig import ConfigError
+
+    try:
+        return load_budgets(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _call(**flags: Any) -> Any:
+    from spendlane.policy.config import canonical_provider, canonical_source
+    from spendlane.policy.spend import Call
+
+    values = {name: flags.get(name) for name in _SCOPE_FLAGS}
+    if values["provider"]:
+        values["provider"] = canonical_provider(values["provider"])
+    if values["source"]:
+        try:
+            values["source"] = canonical_source(values["source"])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--source") from None
+    return Call(**values)
+
+
+def _usd_to_nano(value: str, option: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(value.strip().removeprefix("$"))
+    except InvalidOperation:
+        raise click.BadParameter(f"expected dollars like 1.50, got {value!r}",
+                                 param_hint=option) from None  # fmt: skip
+    if not amount.is_finite() or amount < 0:
+        raise click.BadParameter(f"expected dollars >= 0, got {value!r}", param_hint=option)
+    return int((amount * 10**9).to_integral_value())
+
+
+_TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_ttl(text: str) -> int:
+    """'30m', '2h', '90s', '1d' (a bare number is minutes) -> milliseconds."""
+    match = _TTL.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"expected a duration like 30m, 2h or 90s, got {text!r}",
+                                 param_hint="--ttl")  # fmt: skip
+    return int(float(match.group(1)) * _UNIT_MS[match.group(2) or "m"])
+
+
+def _after(ledger: Any, config: Any, states: list[Any], at_ms: int) -> None:
+    """What every budget-reading command leaves behind: status.json and level alerts."""
+    from spendlane.policy.service import raise_level_alerts, write_status, zone_of
+
+    zone = zone_of(config)
+    write_status(states, zone, at_ms)
+    if raise_level_alerts(ledger, states, zone):
+        deliver_soon(config)
+
+
+def deliver_soon(config: Any) -> None:
+    """Deliver newly raised alerts in a detached process, so no command waits on a network."""
+    if not config.alerts.urls:
+        return
+    import os
+    import subprocess
+
+    args = [sys.executable, "-m", "spendlane", "alerts", "deliver"]
+    if config.path is not None:
+        args += ["--config", str(config.path)]
+    db = os.environ.get("SPENDLANE_DB")
+    env = dict(os.environ, SPENDLANE_DB=db) if db else None
+    subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
+
+
+@main.command("budget")
+@CONFIG_OPTION
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.option("--no-ingest", is_flag=True, help="Use the ledger as it is.")
+@click.pass_obj
+def budget_command(
+    context: Context, config_path: Path | None, as_json: bool, no_ingest: bool
+) -> None:
+    """Each budget: spent, limit, level, remaining, reset time, projection and lane."""
+    from spendlane.policy.service import budget_states, now_ms, state_json, zone_of
+
+    config = _config(config_path)
+    at = now_ms()
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, _sources("all"), quiet=as_json)
+        states = budget_states(ledger, config, at)
+        _after(ledger, config, states, at)
+    zone = zone_of(config)
+    if as_json:
+        _echo_json({"budgets": [state_json(s, zone) for s in states],
+                    "config": str(config.path) if config.path else None})  # fmt: skip
+        return
+    from spendlane.cli import render
+
+    render.budget_table(states, zone, config.path)
+
+
+@main.command("costs")
+@CONFIG_OPTION
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.option("--no-ingest", is_flag=True, help="Use the ledger as it is.")
+@click.pass_obj
+def costs_command(
+    context: Context, config_path: Path | None, as_json: bool, no_ingest: bool
+) -> None:
+    """Today's and this month's cost, per provider and per model."""
+    import datetime as dt
+
+    from spendlane.policy.service import zone_of
+    from spendlane.reports.calendar import daily_report
+
+    config = _config(config_path)
+    zone = zone_of(config)
+    today = dt.datetime.now(zone).date()
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, _sources("all"), quiet=as_json)
+        report = daily_report(ledger, zone=zone, since=today.replace(day=1), until=today,
+                              sources=_report_filter("all"))  # fmt: skip
+    from spendlane.reports.costs import costs_json, costs_summary
+
+    summary = costs_summary(report, today)
+    if as_json:
+        _echo_json(costs_json(summary))
+        return
+    from spendlane.cli import render
+
+    render.costs_tables(summary)
+
+
+@main.command("check")
+@_scope_options
+@click.option("--estimate-usd", help="What the call may cost (counted against USD budgets).")
+@CONFIG_OPTION
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.option("--ingest", "ingest_first", is_flag=True, help="Ingest new log lines first.")
+@click.pass_obj
+def check_command(
+    context: Context,
+    /,
+    estimate_usd: str | None,
+    config_path: Path | None,
+    as_json: bool,
+    ingest_first: bool,
+    **flags: Any,
+) -> None:
+    """Allow, warn, throttle or block a call about to be made.
+
+    Exit codes: 0 allow, 10 warn, 20 throttle, 30 block (1: error, 2: usage). Reads the ledger
+    as it is (run `spendlane ingest` or use --ingest to read new log lines first).
+    """
+    from spendlane.policy.service import check, now_ms, state_json
+
+    config = _config(config_path)
+    call = _call(**flags)
+    estimate = _usd_to_nano(estimate_usd, "--estimate-usd") if estimate_usd else 0
+    at = now_ms()
+    with context.ledger() as ledger:
+        if ingest_first:
+            _ingest(ledger, _sources("all"), quiet=True)
+        result = check(ledger, config, call, estimate, at)
+        _after(ledger, config, result.states, at)
+    decision = result.decision
+    if as_json:
+        reset = decision.reset_ms
+        _echo_json({
+            "decision": decision.action.word,
+            "exitCode": int(decision.action),
+            "notice": result.notice,
+            "lane": decision.lane,
+            "resetsAt": _local_iso(reset, result.zone) if reset else None,
+            "budgets": [state_json(s, result.zone) for s in decision.deciding],
+            "applicable": [s.budget.name for s in decision.applicable],
+        })  # fmt: skip
+    else:
+        click.echo(result.notice or f"{decision.action.word}: within every budget that applies")
+    sys.exit(int(decision.action))
+
+
+def _local_iso(ms: int, zone: Any) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
+
+
+@main.command("reserve")
+@click.option("--usd", "amount", required=True, help="How much to hold, in dollars.")
+@click.option("--ttl", default="30m", show_default=True, help="Free it after (30m, 2h, 90s).")
+@click.option("--note", help="What it is for (shown nowhere else; kept with the hold).")
+@_scope_options
+@CONFIG_OPTION
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.pass_obj
+def reserve_command(
+    context: Context,
+    /,
+    amount: str,
+    ttl: str,
+    note: str | None,
+    config_path: Path | None,
+    as_json: bool,
+    **flags: Any,
+) -> None:
+    """Hold money against the budgets a call counts toward; prints the reservation id.
+
+    Refused (exit 30) when it would take a hard-stop budget to its block level. Settle it
+    with `spendlane settle ID --usd REAL`; unsettled, it frees itself after --ttl.
+    """
+    from spendlane.policy.service import ReservationRefused, now_ms, reserve
+
+    config = _config(config_path)
+    nano = _usd_to_nano(amount, "--usd")
+    if nano == 0:
+        raise click.BadParameter("a reservation must be for more than $0", param_hint="--usd")
+    at = now_ms()
+    with context.ledger() as ledger:
+        try:
+            ident, result = reserve(ledger, config, _call(**flags), nano, parse_ttl(ttl),
+                                    note=note, at_ms=at)  # fmt: skip
+        except ReservationRefused as refused:
+            _after(ledger, config, refused.result.states, at)
+            if as_json:
+                _echo_json({"reserved": False, "notice": refused.result.notice})
+            else:
+                click.echo(f"refused: {refused.result.notice}", err=True)
+            sys.exit(30)
+        _after(ledger, config, result.states, at)
+    if as_json:
+        _echo_json({"reserved": True, "id": ident, "decision": result.decision.action.word,
+                    "notice": result.notice})  # fmt: skip
+    else:
+        click.echo(ident)
+        if result.notice:
+            click.echo(result.notice, err=True)
+
+
+@main.command("settle")
+@click.argument("reservation_id")
+@click.option("--usd", "amount", help="The call's real cost (recorded as a call).")
+@click.option("--no-record", is_flag=True,
+              help="Only release the hold: the call's own log will be ingested.")  # fmt: skip
+@click.pass_obj
+def settle_command(context: Context, reservation_id: str, amount: str | None,
+                   no_record: bool) -> None:  # fmt: skip
+    """Release a reservation and record what the call really cost."""
+    from spendlane.policy.service import UnknownReservation, settle
+
+    nano = _usd_to_nano(amount, "--usd") if amount is not None else None
+    with context.ledger() as ledger:
+        try:
+            settle(ledger, reservation_id, nano, record=not no_record)
+        except UnknownReservation:
+            raise click.ClickException(
+                f"no open reservation {reservation_id!r} (settled already, or expired)"
+            ) from None
+    click.echo(f"settled {reservation_id}" + (f" at ${amount}" if amount else ""))

@@ -1,0 +1,293 @@
+"""Budgets against the ledger: states now, the decision for a call, reservations, status.json.
+
+The I/O around the pure policy (`evaluate`): read sums and reservations from the ledger, raise
+each level's alert once per period, and write `status.json` for other processes. The CLI and
+the Python API (`spendlane.check`, `spendlane.reserve`, …) both call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spendlane.ledger import SqliteLedger
+from spendlane.policy.config import WEEKDAYS, BudgetConfig, empty_config, find_config, load_config
+from spendlane.policy.evaluate import (
+    RECENT_MS,
+    Action,
+    BudgetState,
+    Decision,
+    budget_state,
+    decide,
+    describe_limit,
+    notice,
+    usd,
+)
+from spendlane.policy.spend import Call, covers, reserved, spent
+from spendlane.policy.windows import BudgetWindow, current_window
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def load_budgets(config: Path | None = None) -> BudgetConfig:
+    """The given config file, else the one in the config dir, else no budgets."""
+    if config is not None:
+        return load_config(config)
+    from spendlane.paths import config_dir
+
+    found = find_config(config_dir())
+    return load_config(found) if found is not None else empty_config()
+
+
+def zone_of(config: BudgetConfig) -> dt.tzinfo:
+    from spendlane.periods import local_zone
+
+    return local_zone(config.timezone)
+
+
+def budget_states(ledger: SqliteLedger, config: BudgetConfig, at_ms: int) -> list[BudgetState]:
+    """Every budget's state at `at_ms`: spend in its current window plus open reservations."""
+    zone = zone_of(config)
+    week_start = WEEKDAYS.index(config.week_start) if config.week_start in WEEKDAYS else 0
+    holds = reserved(ledger, at_ms)
+    states = []
+    for budget in config.budgets:
+        window = current_window(budget.period, at_ms, zone,
+                                cycle_start_day=budget.cycle_start_day,
+                                week_start=week_start)  # fmt: skip
+        sums = spent(ledger, budget.scope, window)
+        in_usd = budget.limit_nano_usd is not None
+        held = sum(amount for amount, call in holds if covers(budget.scope, call)) if in_usd else 0
+        used = sums.nano if in_usd else sums.tokens
+        recent = None
+        if not window.rolling:
+            last_week = spent(ledger, budget.scope, BudgetWindow(at_ms - RECENT_MS, at_ms, True))
+            recent = last_week.nano if in_usd else last_week.tokens
+        state = budget_state(budget, window, at_ms, spent=used, reserved=held,
+                             unpriced_events=sums.unpriced_events, recent=recent)  # fmt: skip
+        states.append(state)
+    return states
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    decision: Decision
+    states: list[BudgetState]
+    notice: str | None
+    zone: dt.tzinfo
+
+
+def check(
+    ledger: SqliteLedger,
+    config: BudgetConfig,
+    call: Call,
+    estimate_nano: int = 0,
+    at_ms: int | None = None,
+) -> CheckResult:
+    """The decision for a call about to be made (reservations of others count)."""
+    at = at_ms if at_ms is not None else now_ms()
+    states = budget_states(ledger, config, at)
+    decision = decide(states, call, estimate_nano)
+    zone = zone_of(config)
+    return CheckResult(decision, states, notice(decision, zone), zone)
+
+
+class ReservationRefused(Exception):
+    """A reservation would take a hard-stop budget to its block level."""
+
+    def __init__(self, result: CheckResult) -> None:
+        self.result = result
+        super().__init__(result.notice or "budget exhausted")
+
+
+def reserve(
+    ledger: SqliteLedger,
+    config: BudgetConfig,
+    call: Call,
+    amount_nano: int,
+    ttl_ms: int,
+    *,
+    note: str | None = None,
+    at_ms: int | None = None,
+) -> tuple[str, CheckResult]:
+    """Hold `amount_nano` against every budget that counts `call`, unless that blocks.
+
+    Deciding and inserting happen in one write transaction, so concurrent reservations queue
+    and each sees the ones before it: a hard stop holds however many start at once.
+    """
+    if amount_nano <= 0:
+        raise ValueError("a reservation must be for more than $0")
+    at = at_ms if at_ms is not None else now_ms()
+    with ledger.write() as db:
+        db.execute("DELETE FROM reservations WHERE expires_ms <= ?", (at,))
+        result = check(ledger, config, call, amount_nano, at)
+        if result.decision.action is Action.BLOCK:
+            raise ReservationRefused(result)
+        ident = uuid.uuid4().hex[:16]
+        db.execute(
+            "INSERT INTO reservations (id, created_ms, expires_ms, amount_nano, provider, model, "
+            "agent, project, task_type, source, machine, account, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ident, at, at + ttl_ms, amount_nano, call.provider, call.model, call.agent,
+             call.project, call.task_type, call.source, call.machine, call.account, note),
+        )  # fmt: skip
+    return ident, result
+
+
+class UnknownReservation(KeyError):
+    pass
+
+
+def settle(
+    ledger: SqliteLedger, ident: str, actual_nano: int | None, *, record: bool = True
+) -> Call:
+    """Release a reservation; with `record`, store the real cost as a recorded call (for
+    calls no agent log will show; leave it off when spendlane ingests the call's log)."""
+    with ledger.write() as db:
+        row = db.execute(
+            "SELECT provider, model, agent, project, task_type, source, machine, account "
+            "FROM reservations WHERE id = ?",
+            (ident,),
+        ).fetchone()
+        if row is None:
+            raise UnknownReservation(ident)
+        db.execute("DELETE FROM reservations WHERE id = ?", (ident,))
+    call = Call(*row)
+    if record and actual_nano is not None:
+        from spendlane.recording import record_many
+
+        record_many(ledger, [{
+            "event_id": f"reservation:{ident}", "model": call.model or "unknown",
+            "backend": call.provider, "cost_usd": actual_nano / 1e9, "agent": call.agent,
+            "project": call.project, "task_type": call.task_type, "machine": call.machine,
+            "account": call.account,
+        }])  # fmt: skip
+    return call
+
+
+# -- alerts and status.json ------------------------------------------------------------------
+
+
+def raise_level_alerts(
+    ledger: SqliteLedger, states: list[BudgetState], zone: dt.tzinfo
+) -> list[int]:
+    """One alert per budget, level and period when a budget is at warn or above (the key
+    makes a repeat a no-op, in this process or any other). Returns the new alerts' ids."""
+    from spendlane.alerts.state import AlertKind, raise_alert
+
+    raised = []
+    for state in states:
+        if state.level == "ok":
+            continue
+        window = state.window
+        period_start = window.start_ms
+        if window.rolling:  # a rolling window has no period: one alert per window length
+            period_start = window.end_ms // window.length_ms * window.length_ms
+        decision = decide([state], Call(**_scope_as_call(state)))
+        text = notice(decision, zone) or state.budget.name
+        body = (f"{text}\nUsed {_amount(state, state.used)} of {describe_limit(state)} "
+                f"({state.fraction * 100:.0f}%).")  # fmt: skip
+        ident = raise_alert(ledger, AlertKind.LEVEL, state.budget.name, state.level,
+                            period_start, f"spendlane: {text}", body)  # fmt: skip
+        if ident is not None:
+            raised.append(ident)
+        if state.level == "block" and state.budget.fallback:
+            title = f"spendlane: work moves to {state.budget.fallback}"
+            lane_id = raise_alert(
+                ledger, AlertKind.LANE, state.budget.name, "block", period_start, title, text
+            )
+            if lane_id is not None:
+                raised.append(lane_id)
+    return raised
+
+
+def _scope_as_call(state: BudgetState) -> dict[str, Any]:
+    scope = state.budget.scope
+    return {name: getattr(scope, name) for name in Call.__dataclass_fields__}
+
+
+def _amount(state: BudgetState, value: int) -> str:
+    return usd(value) if state.in_usd else f"{value:,} tokens"
+
+
+def status_json(states: list[BudgetState], zone: dt.tzinfo, at_ms: int) -> dict[str, Any]:
+    """What other processes need: every budget's level, blocked providers, lanes, resets."""
+    budgets = [state_json(s, zone) for s in states]
+    blocked = sorted({s.budget.scope.provider or "*" for s in states if s.level == "block"})
+    lanes = {s.budget.scope.provider or "*": s.budget.fallback for s in states
+             if s.level in ("throttle", "block") and s.budget.fallback}  # fmt: skip
+    return {
+        "version": 1,
+        "updatedAt": _iso(at_ms, dt.UTC),
+        "timezone": str(zone),
+        "level": max((s.level for s in states), key=_LEVELS.index, default="ok"),
+        "blockedProviders": blocked,
+        "recommendedLanes": lanes,
+        "budgets": budgets,
+    }
+
+
+_LEVELS = ["ok", "warn", "throttle", "block"]
+
+
+def state_json(state: BudgetState, zone: dt.tzinfo) -> dict[str, Any]:
+    budget = state.budget
+    scope = {k: v for k, v in _scope_as_call(state).items() if v is not None}
+    unit = "usd" if state.in_usd else "tokens"
+
+    def amount(value: int | None) -> float | int | None:
+        if value is None:
+            return None
+        return value / 1e9 if state.in_usd else value
+
+    resets = None if state.window.rolling else state.window.end_ms
+    return {
+        "name": budget.name,
+        "scope": scope,
+        "period": budget.period,
+        "unit": unit,
+        "limit": amount(state.limit),
+        "spent": amount(state.spent),
+        "reserved": amount(state.reserved),
+        "remaining": amount(state.remaining),
+        "percent": round(state.fraction * 100, 2),
+        "level": state.level,
+        "hardStop": budget.hard_stop,
+        "windowStart": _iso(state.window.start_ms, zone),
+        "resetsAt": _iso(resets, zone) if resets is not None else None,
+        "resetsAtUtc": _iso(resets, dt.UTC) if resets is not None else None,
+        "projected": amount(state.projected),
+        "recommendedLane": budget.fallback if state.level in ("throttle", "block") else None,
+        "unpricedEvents": state.unpriced_events,
+    }
+
+
+def _iso(ms: int, zone: dt.tzinfo) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
+
+
+def write_status(states: list[BudgetState], zone: dt.tzinfo, at_ms: int) -> Path:
+    """Replace `status.json` in the data dir atomically (readers never see half a file)."""
+    from spendlane.paths import data_dir
+
+    folder = data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "status.json"
+    handle, temporary = tempfile.mkstemp(prefix=".status.", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            json.dump(status_json(states, zone, at_ms), f, indent=2)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return target
