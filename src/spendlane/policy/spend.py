@@ -66,11 +66,22 @@ class Spent:
 
 
 def spent(ledger: SqliteLedger, scope: Scope, window: BudgetWindow) -> Spent:
-    """The scope's spend in the window (exact to the millisecond at both ends)."""
+    """The scope's spend in the window, exact to the millisecond at both ends.
+
+    A rolling window ends now and includes it ([start, end]); a calendar window ends at its
+    reset ([start, end)). Whole quarter hours are read from the rollup, ragged ends from events.
+    """
     first_full = -(-window.start_ms // BUCKET_MS)
+    if window.rolling:
+        last_ms = window.end_ms + 1
+        bucket_end = last_ms // BUCKET_MS
+    else:
+        last_ms = window.end_ms
+        bucket_end = -(-last_ms // BUCKET_MS)
+    if bucket_end <= first_full:  # inside one quarter hour: events only
+        return Spent(*_events_between(ledger, scope, window.start_ms, last_ms))
     where, params = _scope_sql(scope, "r")
     join = " JOIN contexts c ON c.id = r.context_id" if "c." in where else ""
-    bucket_end = window.end_ms // BUCKET_MS if window.rolling else -(-window.end_ms // BUCKET_MS)
     row = ledger.connection.execute(
         f"SELECT COALESCE(SUM(r.auto_cost_nano), 0), "
         f"COALESCE(SUM({' + '.join(f'r.{t}' for t in _TOKENS)}), 0), "
@@ -79,10 +90,7 @@ def spent(ledger: SqliteLedger, scope: Scope, window: BudgetWindow) -> Spent:
         [first_full, bucket_end, *params],
     ).fetchone()
     nano, tokens, unpriced = row
-    edges = [(window.start_ms, first_full * BUCKET_MS)]
-    if window.rolling:
-        edges.append((bucket_end * BUCKET_MS, window.end_ms + 1))
-    for low, high in edges:
+    for low, high in ((window.start_ms, first_full * BUCKET_MS), (bucket_end * BUCKET_MS, last_ms)):
         if low < high:
             edge = _events_between(ledger, scope, low, high)
             nano, tokens, unpriced = nano + edge[0], tokens + edge[1], unpriced + edge[2]
