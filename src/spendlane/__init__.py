@@ -1,12 +1,41 @@
-"""spendlane: what every AI coding agent call costs, kept in a durable ledger."""
+"""spendlane: what every AI coding agent call costs, kept in a durable ledger.
+
+The Python API: `record` a call, `check` one about to be made, `reserve` money for it and
+`settle` the reservation, and read `budget_status`. Each opens the ledger (the default one, or
+`db=`) and the budget config (the config dir's, or `config=`) for the one call.
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from spendlane.ledger import SqliteLedger
+    from spendlane.policy.service import CheckResult
 
 __version__ = "0.1.0"
-__all__ = ["record"]
+__all__ = ["budget_status", "check", "record", "reserve", "settle"]
+
+
+@contextmanager
+def _ledger(db: str | Path | None) -> Iterator[SqliteLedger]:
+    from spendlane.ledger import SqliteLedger
+    from spendlane.paths import default_ledger_path
+
+    with SqliteLedger(Path(db) if db else default_ledger_path()) as ledger:
+        yield ledger
+
+
+def _nano(usd: float | str | Decimal) -> int:
+    amount = Decimal(str(usd))
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"expected dollars >= 0, got {usd!r}")
+    return int((amount * 10**9).to_integral_value())
 
 
 def record(*, db: str | Path | None = None, **fields: Any) -> Any:
@@ -18,9 +47,89 @@ def record(*, db: str | Path | None = None, **fields: Any) -> Any:
     agent, session_id, duration_ms, event_id (idempotency key). A bad field raises
     `spendlane.recording.RecordError` naming it.
     """
-    from spendlane.ledger import SqliteLedger
-    from spendlane.paths import default_ledger_path
     from spendlane.recording import record_many
 
-    with SqliteLedger(Path(db) if db else default_ledger_path()) as ledger:
+    with _ledger(db) as ledger:
         return record_many(ledger, [fields])[0][0]
+
+
+def check(
+    *,
+    estimate_usd: float | str | Decimal = 0,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    **call: str | None,
+) -> CheckResult:
+    """The decision for a call about to be made: `.decision.action` (ALLOW, WARN, THROTTLE,
+    BLOCK; its int value is the CLI's exit code), `.notice`, `.decision.lane`, `.states`.
+
+    `call` says what the call is: provider, model, agent, project, task_type, source,
+    machine, account (all optional; a budget scoped to a key counts the call only when it is
+    given and matches).
+    """
+    from spendlane.policy.service import check as check_call
+    from spendlane.policy.service import load_budgets, make_call, status_after
+
+    budgets = load_budgets(Path(config) if config else None)
+    with _ledger(db) as ledger:
+        result = check_call(ledger, budgets, make_call(**call), _nano(estimate_usd))
+        status_after(ledger, budgets, result.states)
+    return result
+
+
+def reserve(
+    usd: float | str | Decimal,
+    *,
+    ttl_s: float = 1800,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    **call: str | None,
+) -> str:
+    """Hold `usd` against the budgets the call counts toward; returns the reservation id.
+
+    Raises `spendlane.policy.service.ReservationRefused` when that would take a hard-stop
+    budget to its block level. Free it with `settle(id, real_usd)`; otherwise it expires.
+    """
+    from spendlane.policy.service import load_budgets, make_call, status_after
+    from spendlane.policy.service import reserve as hold
+
+    budgets = load_budgets(Path(config) if config else None)
+    with _ledger(db) as ledger:
+        ident, result = hold(ledger, budgets, make_call(**call), _nano(usd), int(ttl_s * 1000))
+        status_after(ledger, budgets, result.states)
+    return ident
+
+
+def settle(
+    reservation_id: str,
+    usd: float | str | Decimal | None = None,
+    *,
+    record: bool = True,
+    db: str | Path | None = None,
+) -> None:
+    """Release a reservation; with `usd` (and `record`), store the real cost as a call."""
+    from spendlane.policy.service import settle as release
+
+    with _ledger(db) as ledger:
+        release(ledger, reservation_id, _nano(usd) if usd is not None else None, record=record)
+
+
+def budget_status(
+    *, db: str | Path | None = None, config: str | Path | None = None
+) -> list[dict[str, Any]]:
+    """Every budget now, as `spendlane budget --json` shows it (and status.json holds)."""
+    from spendlane.policy.service import (
+        budget_states,
+        load_budgets,
+        now_ms,
+        state_json,
+        status_after,
+        zone_of,
+    )
+
+    budgets = load_budgets(Path(config) if config else None)
+    with _ledger(db) as ledger:
+        states = budget_states(ledger, budgets, now_ms())
+        status_after(ledger, budgets, states)
+    zone = zone_of(budgets)
+    return [state_json(state, zone) for state in states]

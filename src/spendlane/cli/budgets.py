@@ -41,18 +41,12 @@ def _config(path: Path | None) -> Any:
 
 
 def _call(**flags: Any) -> Any:
-    from spendlane.policy.config import canonical_provider, canonical_source
-    from spendlane.policy.spend import Call
+    from spendlane.policy.service import make_call
 
-    values = {name: flags.get(name) for name in _SCOPE_FLAGS}
-    if values["provider"]:
-        values["provider"] = canonical_provider(values["provider"])
-    if values["source"]:
-        try:
-            values["source"] = canonical_source(values["source"])
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--source") from None
-    return Call(**values)
+    try:
+        return make_call(**{name: flags.get(name) for name in _SCOPE_FLAGS})
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--source") from None
 
 
 def _usd_to_nano(value: str, option: str) -> int:
@@ -82,29 +76,34 @@ def parse_ttl(text: str) -> int:
 
 
 def _after(ledger: Any, config: Any, states: list[Any], at_ms: int) -> None:
-    """What every budget-reading command leaves behind: status.json and level alerts."""
-    from spendlane.policy.service import raise_level_alerts, write_status, zone_of
+    from spendlane.policy.service import status_after
 
-    zone = zone_of(config)
-    write_status(states, zone, at_ms)
-    if raise_level_alerts(ledger, states, zone):
-        deliver_soon(config)
+    status_after(ledger, config, states, at_ms)
 
 
-def deliver_soon(config: Any) -> None:
-    """Deliver newly raised alerts in a detached process, so no command waits on a network."""
-    if not config.alerts.urls:
+def refresh_status(ledger: Any, *, changed: bool) -> None:
+    """After an ingest or a record: replace status.json and raise level alerts when something
+    new was stored (or the file is over a minute old: periods roll over by the clock). A bad
+    budget config is said on stderr; it does not fail the report that ingested."""
+    import time
+
+    from spendlane.paths import data_dir
+    from spendlane.policy.service import load_budgets, status_after
+    from spendlane.tomlconfig import ConfigError
+
+    status = data_dir() / "status.json"
+    if not changed:
+        try:
+            if time.time() - status.stat().st_mtime < 60:
+                return
+        except OSError:
+            pass
+    try:
+        config = load_budgets(None)
+    except ConfigError as exc:
+        click.echo(f"budgets not evaluated: {exc}", err=True)
         return
-    import os
-    import subprocess
-
-    args = [sys.executable, "-m", "spendlane", "alerts", "deliver"]
-    if config.path is not None:
-        args += ["--config", str(config.path)]
-    db = os.environ.get("SPENDLANE_DB")
-    env = dict(os.environ, SPENDLANE_DB=db) if db else None
-    subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
+    status_after(ledger, config)
 
 
 @main.command("budget")

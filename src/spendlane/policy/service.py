@@ -275,6 +275,42 @@ def _iso(ms: int, zone: dt.tzinfo) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
 
 
+def status_after(
+    ledger: SqliteLedger,
+    config: BudgetConfig,
+    states: list[BudgetState] | None = None,
+    at_ms: int | None = None,
+) -> list[BudgetState]:
+    """What every write and check leaves behind when budgets exist: status.json replaced, each
+    level's alert raised once, and new alerts handed to a detached deliverer."""
+    at = at_ms if at_ms is not None else now_ms()
+    if states is None:
+        states = budget_states(ledger, config, at)
+    zone = zone_of(config)
+    write_status(states, zone, at)
+    if raise_level_alerts(ledger, states, zone) and config.alerts.urls:
+        from spendlane.alerts.background import deliver_soon
+
+        deliver_soon(config.path, ledger.path)
+    return states
+
+
+def make_call(**fields: str | None) -> Call:
+    """A `Call` from user input: provider aliases (claude, gpt, kimi) and source names
+    canonical, unknown fields refused."""
+    from spendlane.policy.config import canonical_provider, canonical_source
+
+    unknown = set(fields) - set(Call.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown call field(s): {', '.join(sorted(unknown))}")
+    values = {k: v for k, v in fields.items() if v is not None}
+    if "provider" in values:
+        values["provider"] = canonical_provider(values["provider"])
+    if "source" in values:
+        values["source"] = canonical_source(values["source"])
+    return Call(**values)
+
+
 def write_status(states: list[BudgetState], zone: dt.tzinfo, at_ms: int) -> Path:
     """Replace `status.json` in the data dir atomically (readers never see half a file)."""
     from spendlane.paths import data_dir
