@@ -146,7 +146,7 @@ def detect_runaway_sessions(
                 f"minutes to {_clock(now_ms, zone)}: {format_usd(spent)}/h, above the "
                 f"{format_usd(limit)}/h alert line.",
                 f"Model{'s' if len(models) > 1 else ''}: {', '.join(models)}.",
-                f"First call in this hour: {_clock(first_ms, zone)}. Is it stuck in a loop?",
+                f"Its first call in these 60 minutes: {_clock(first_ms, zone)}. Stuck in a loop?",
             ]
         )
         new = raise_alert(ledger, AlertKind.SESSION, session, "warn", period, title, body,

@@ -622,3 +622,140 @@ def demo_command(keep: bool) -> None:
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+@main.group("alerts")
+def alerts_group() -> None:
+    """Alerts: send a test message to the configured channels, list what was raised."""
+
+
+def _alert_config(config: Path | None) -> tuple[Any, str]:
+    """The budget config (alert settings, zone), and where it was looked for (for messages)."""
+    from spendlane.paths import config_dir
+    from spendlane.policy.config import empty_config, find_config, load_config
+    from spendlane.tomlconfig import ConfigError
+
+    path = config or find_config(config_dir())
+    if path is None:
+        return empty_config(), f"no config file in {config_dir()}"
+    try:
+        return load_config(path), str(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+_ALERT_CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: config.toml or budgets.yaml in the config dir).",
+)
+
+
+def _delivery_json(results: Any) -> list[dict[str, Any]]:
+    return [{"alertId": r.alert_id, "kind": r.kind, "title": r.title, "status": r.status,
+             "attempts": r.attempts, "delivered": list(r.delivered), "failed": list(r.failed),
+             "error": r.error} for r in results]  # fmt: skip
+
+
+@alerts_group.command("test")
+@_ALERT_CONFIG
+@click.option("-j", "--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_obj
+def alerts_test_command(context: Context, config_path: Path | None, as_json: bool) -> None:
+    """Send a test alert to every configured channel ([alerts] urls)."""
+    from spendlane.alerts.deliver import send_test
+
+    config, where = _alert_config(config_path)
+    urls = config.alerts.urls
+    if not urls:
+        raise click.ClickException(
+            f"no alert channel configured ({where}): add e.g. "
+            '[alerts] urls = ["tgram://BOT_TOKEN/CHAT_ID"] to config.toml'
+        )
+    with context.ledger() as ledger:
+        results = send_test(ledger, urls)
+    if as_json:
+        _echo_json(_delivery_json(results))
+    for r in results:
+        if r.delivered and not as_json:
+            click.echo(f"test alert sent to {', '.join(r.delivered)}")
+        if r.error:
+            lead = "some channels failed" if r.delivered else "the test alert reached no channel"
+            click.echo(f"{lead}: {r.error}", err=True)
+    if not any(r.delivered for r in results):
+        raise SystemExit(1)
+
+
+@alerts_group.command("list")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.pass_obj
+def alerts_list_command(context: Context, limit: int, as_json: bool) -> None:
+    """Alerts raised, newest first, and how their delivery went (errors: --json)."""
+    from spendlane.alerts.state import list_alerts
+
+    with context.ledger() as ledger:
+        alerts = list_alerts(ledger, limit)
+
+    def stamp(ms: int | None) -> str | None:
+        if ms is None:
+            return None
+        return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds")
+
+    if as_json:
+        _echo_json({"alerts": [{"id": a.id, "time": stamp(a.ts_ms), "kind": a.kind,
+                                "subject": a.subject, "level": a.level, "status": a.status,
+                                "attempts": a.attempts, "title": a.title, "body": a.body,
+                                "lastError": a.last_error, "sentAt": stamp(a.sent_ms)}
+                               for a in alerts]})  # fmt: skip
+        return
+    if not alerts:
+        click.echo("no alerts raised yet")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("time", "kind", "subject", "level", "status", "attempts", "title")
+    for a in alerts:
+        when = dt.datetime.fromtimestamp(a.ts_ms / 1000).astimezone()
+        cells = (a.kind, a.subject, a.level, a.status, str(a.attempts), a.title)
+        table.add_row(f"{when:%Y-%m-%d %H:%M}", *(Text(cell) for cell in cells))
+    Console().print(table)
+
+
+@alerts_group.command("deliver")
+@_ALERT_CONFIG
+@click.option("-j", "--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_obj
+def alerts_deliver_command(context: Context, config_path: Path | None, as_json: bool) -> None:
+    """Look for spend spikes and runaway sessions, then deliver every pending alert.
+
+    Exit 1 when some alert reached none or only some of its channels.
+    """
+    import time
+
+    from spendlane.alerts.deliver import deliver_pending
+    from spendlane.alerts.detect import detect_all
+    from spendlane.periods import PeriodError, local_zone
+
+    config, _ = _alert_config(config_path)
+    try:
+        zone = local_zone(config.timezone)
+    except PeriodError as exc:
+        raise click.ClickException(str(exc)) from None
+    with context.ledger() as ledger:
+        detect_all(ledger, config.alerts, int(time.time() * 1000), zone)
+        results = deliver_pending(ledger, config.alerts.urls)
+    if as_json:
+        _echo_json(_delivery_json(results))
+    else:
+        for r in results:
+            detail = f" ({r.error})" if r.error else ""
+            click.echo(f"{r.status}: {r.title}{detail}")
+    if any(r.status == "failed" for r in results):
+        raise SystemExit(1)
