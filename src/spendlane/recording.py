@@ -17,19 +17,12 @@ from typing import Any
 from spendlane.events import UsageEvent, implausible
 from spendlane.ledger import SqliteLedger, WriteResult
 from spendlane.money import usd_to_nano
+from spendlane.providers import BACKENDS
 from spendlane.sources.parsed import iso_to_ms
 
 SOURCE = "record"
 
 # What operators call a backend, and the provider that prices it.
-BACKENDS = {
-    "claude": "anthropic", "anthropic": "anthropic",
-    "gpt": "openai", "openai": "openai", "codex": "openai",
-    "kimi": "moonshotai", "moonshot": "moonshotai", "moonshotai": "moonshotai",
-    "gemini": "google", "google": "google",
-    "deepseek": "deepseek", "mistral": "mistral", "groq": "groq",
-    "local": "local", "ollama": "local", "lmstudio": "local",
-}  # fmt: skip
 
 _COUNTS = {
     # field -> what it is; prompt_tokens (OpenAI) includes cached input, input_tokens does not

@@ -76,11 +76,18 @@ def _ingest(ledger: Any, sources: list[str], quiet: bool) -> Any:
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
     if quiet or not sys.stderr.isatty():
-        return ingest(ledger, sources=sources, overrides=overrides)
-    from spendlane.cli.render import IngestProgress
+        report = ingest(ledger, sources=sources, overrides=overrides)
+    else:
+        from spendlane.cli.render import IngestProgress
 
-    with IngestProgress() as progress:
-        return ingest(ledger, sources=sources, overrides=overrides, progress=progress.update)
+        with IngestProgress() as progress:
+            report = ingest(ledger, sources=sources, overrides=overrides,
+                            progress=progress.update)  # fmt: skip
+    from spendlane.cli.budgets import refresh_status
+
+    changed = report.new_events or any(s.replaced for s in report.sources.values())
+    refresh_status(ledger, changed=bool(changed))
+    return report
 
 
 @click.group(invoke_without_command=True)
@@ -567,6 +574,9 @@ def record_command(context: Context, /, as_json: bool, **flags: Any) -> None:
         except RecordError as exc:
             where = "" if flags["model"] is not None else "a record on stdin: "
             raise click.ClickException(f"{where}{exc}") from None
+        from spendlane.cli.budgets import refresh_status
+
+        refresh_status(ledger, changed=result.inserted > 0)
     if as_json:
         _echo_json(
             {

@@ -237,7 +237,7 @@ _AMOUNT = re.compile(
 
 def canonical_provider(name: str) -> str:
     """The provider an alias names (claude -> anthropic, gpt -> openai); others lowercased."""
-    from spendlane.recording import BACKENDS
+    from spendlane.providers import BACKENDS
 
     key = name.strip().lower()
     return BACKENDS.get(key, key)

@@ -1,0 +1,93 @@
+"""How long `spendlane check` takes, start-up included, as a dispatcher calls it.
+
+    python bench/check.py [--ledger PATH] [--runs 21]
+
+Uses the 1,000,000-call ledger of bench/million.py (made if missing), a config with the
+short-form budgets operators write (YAML) and the same as TOML plus an agent-scoped budget,
+and runs `python -m spendlane check` as a child process, as a dispatcher would. Prints the
+median and 90th percentile wall time, and a bare `python -c pass` for the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+YAML = """timezone: Europe/Berlin
+budgets:
+  daily_limit_usd: 500.00
+  monthly_limit_usd: 5000.00
+  per_backend: {claude: 2000.00/month, kimi: 15.00/month, gpt: 1000.00/month}
+  warning_threshold: 0.8
+  hard_stop: true
+"""
+TOML = """timezone = "Europe/Berlin"
+[budgets]
+daily_limit_usd = 500.00
+monthly_limit_usd = 5000.00
+per_backend = {claude = "2000/month", kimi = "15/month", gpt = "1000/month"}
+[[budget]]
+name = "agent-3 weekly"
+agent = "agent-3"
+period = "week"
+limit_usd = 300
+[[budget]]
+name = "claude 5h"
+provider = "anthropic"
+period = "5h"
+limit_usd = 100
+"""
+
+
+def wall(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                       env=env)  # fmt: skip
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--ledger", type=Path, default=Path(__file__).parent / "out" / "ledger-1000000.sqlite3"
+    )
+    parser.add_argument("--runs", type=int, default=21)
+    ns = parser.parse_args()
+    if not ns.ledger.exists():
+        sys.path.insert(0, str(Path(__file__).parent))
+        from million import fill
+
+        ns.ledger.parent.mkdir(parents=True, exist_ok=True)
+        fill(ns.ledger, 1_000_000)
+    with tempfile.TemporaryDirectory() as folder:
+        yaml_path, toml_path = Path(folder) / "budgets.yaml", Path(folder) / "config.toml"
+        yaml_path.write_text(YAML)
+        toml_path.write_text(TOML)
+        base = [sys.executable, "-m", "spendlane", "--db", str(ns.ledger), "check"]
+        cases = {
+            "python -c pass (floor)": [sys.executable, "-c", "pass"],
+            "check, 5 budgets (YAML short form)": [*base, "--provider", "claude",
+                                                   "--config", str(yaml_path)],
+            "check, 7 budgets incl. agent and 5h (TOML)": [*base, "--provider", "claude",
+                                                           "--agent", "agent-3",
+                                                           "--config", str(toml_path)],
+        }  # fmt: skip
+        print("| run | median | p90 |\n|---|---|---|")
+        for name, args in cases.items():
+            env = {**os.environ, "SPENDLANE_HOME": folder}  # status.json goes there
+            times = wall(args, 1, env) and wall(args, ns.runs, env)  # a warm-up run first
+            p90 = times[int(len(times) * 0.9)]
+            print(f"| {name} | {statistics.median(times):.0f} ms | {p90:.0f} ms |")
+
+
+if __name__ == "__main__":
+    main()
