@@ -28,6 +28,7 @@ from spendlane.policy.service import (
     raise_level_alerts,
     reserve,
     settle,
+    status_after,
     status_json,
 )
 from spendlane.policy.spend import Call, covers, spent
@@ -361,3 +362,39 @@ def test_a_bad_budget_config_names_file_line_and_field(env: Env) -> None:
     out = run("check")
     assert out.returncode == 1
     assert "config.toml, line 3, field 'period'" in out.stderr
+
+
+def test_paid_for_capacity_going_unused_alerts_once_per_period(env: Env, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'timezone = "UTC"\n'
+        '[[budget]]\nname = "claude-max"\nprovider = "anthropic"\nperiod = "month"\n'
+        "limit_usd = 100\nfloor = true\n"
+        '[[budget]]\nname = "kimi-prepaid"\nprovider = "moonshotai"\nperiod = "month"\n'
+        "limit_usd = 50\nfloor = true\n"
+    )
+    budgets = load_config(config)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with SqliteLedger(env.ledger_path) as ledger:
+        record_many(ledger, [
+            {"timestamp": (start + dt.timedelta(days=1)).isoformat(), "model": "claude-opus-4-6",
+             "backend": "claude", "cost_usd": 60, "event_id": "c"},
+            {"timestamp": (start + dt.timedelta(days=2)).isoformat(), "model": "kimi-k2",
+             "backend": "kimi", "cost_usd": 5, "event_id": "k"},
+        ])  # fmt: skip
+
+        def look(day: int, month: int = 11) -> list[tuple[str, str]]:
+            at = ms(dt.datetime(2026, month, day, 12, tzinfo=dt.UTC))
+            status_after(ledger, budgets, at_ms=at)
+            return [tuple(r) for r in ledger.connection.execute(
+                "SELECT subject, period_start_ms FROM alerts WHERE kind = 'underuse' "
+                "ORDER BY id")]  # fmt: skip
+
+        assert look(10) == []  # a third of the month: too early to say
+        november = ms(start)
+        assert look(16) == [("kimi-prepaid", november)]  # half gone, kimi 10 % used
+        assert look(17) == [("kimi-prepaid", november)]  # said once
+        # near the end, both together: $65 of $150 (43 %) is under 70 %
+        assert look(28) == [("kimi-prepaid", november), ("all", november)]
+        december = ms(dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+        assert look(16, 12)[2:] == [("claude-max", december), ("kimi-prepaid", december)]

@@ -8,12 +8,12 @@ The Python API: `record` a call, `check` one about to be made, `reserve` money f
 from __future__ import annotations
 
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from decimal import Decimal
 
     from spendlane.ledger import SqliteLedger
     from spendlane.policy.service import CheckResult
@@ -32,6 +32,8 @@ def _ledger(db: str | Path | None) -> Iterator[SqliteLedger]:
 
 
 def _nano(usd: float | str | Decimal) -> int:
+    from decimal import Decimal
+
     amount = Decimal(str(usd))
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"expected dollars >= 0, got {usd!r}")

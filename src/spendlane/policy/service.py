@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ from spendlane.policy.evaluate import (
     usd,
 )
 from spendlane.policy.spend import Call, covers, reserved, spent
-from spendlane.policy.windows import BudgetWindow, current_window
+from spendlane.policy.windows import BudgetWindow, current_window, elapsed_fraction
 
 
 def now_ms() -> int:
@@ -40,12 +38,48 @@ def now_ms() -> int:
 
 def load_budgets(config: Path | None = None) -> BudgetConfig:
     """The given config file, else the one in the config dir, else no budgets."""
-    if config is not None:
-        return load_config(config)
-    from spendlane.paths import config_dir
+    if config is None:
+        from spendlane.paths import config_dir
 
-    found = find_config(config_dir())
-    return load_config(found) if found is not None else empty_config()
+        config = find_config(config_dir())
+        if config is None:
+            return empty_config()
+    return _cached_config(config)
+
+
+def _cached_config(path: Path) -> BudgetConfig:
+    """`load_config`, remembered in the data dir by the file's identity, so a `check` before
+    every dispatch neither imports the YAML parser nor parses the file again. The cache is
+    typed msgpack: decoding it can only ever build a `BudgetConfig`."""
+    import msgspec
+
+    from spendlane import __version__
+    from spendlane.paths import data_dir
+
+    try:
+        st = path.stat()
+    except OSError:
+        return load_config(path)  # let the loader say what is wrong with it
+    key = f"{path.resolve()}|{st.st_mtime_ns}|{st.st_size}|{st.st_ino}|{__version__}"
+    cache = data_dir() / "config-cache.msgpack"
+    decoder = msgspec.msgpack.Decoder(
+        tuple[str, BudgetConfig], dec_hook=lambda kind, obj: Path(obj) if kind is Path else obj
+    )
+    try:
+        held_key, held = decoder.decode(cache.read_bytes())
+        if held_key == key:
+            return held
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        pass  # missing, stale or unreadable: rebuilt below
+    loaded = load_config(path)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(msgspec.msgpack.encode((key, loaded), enc_hook=str))
+        os.replace(temporary, cache)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return loaded
 
 
 def zone_of(config: BudgetConfig) -> dt.tzinfo:
@@ -132,7 +166,7 @@ def reserve(
         result = check(ledger, config, call, amount_nano, at)
         if result.decision.action is Action.BLOCK:
             raise ReservationRefused(result)
-        ident = uuid.uuid4().hex[:16]
+        ident = os.urandom(8).hex()
         db.execute(
             "INSERT INTO reservations (id, created_ms, expires_ms, amount_nano, provider, model, "
             "agent, project, task_type, source, machine, account, note) "
@@ -207,6 +241,50 @@ def raise_level_alerts(
             )
             if lane_id is not None:
                 raised.append(lane_id)
+    return raised
+
+
+NEAR_END = 0.9  # "near the period's end": this much of it has passed
+
+
+def raise_floor_alerts(
+    ledger: SqliteLedger, states: list[BudgetState], config: BudgetConfig, at_ms: int
+) -> list[int]:
+    """Money already paid for going unused: a budget with a `floor` under its `min_used`
+    share once `at` of its period has passed, and all such budgets together under the alert
+    settings' `all_providers_floor` near the period's end. Once per budget and period."""
+    from spendlane.alerts.state import AlertKind, raise_alert
+
+    raised: list[int] = []
+    floored = [s for s in states if s.budget.floor is not None and not s.window.rolling]
+    for state in floored:
+        floor = state.budget.floor
+        assert floor is not None
+        elapsed = elapsed_fraction(state.window, at_ms)
+        if elapsed < floor.at or state.fraction >= floor.min_used:
+            continue
+        title = (f"spendlane: {state.budget.name} is {state.fraction * 100:.0f}% used "
+                 f"with {elapsed * 100:.0f}% of the period gone")  # fmt: skip
+        body = (f"{describe_limit(state)} is paid for; {_amount(state, state.remaining)} is "
+                f"still unused. Route more work there.")  # fmt: skip
+        ident = raise_alert(ledger, AlertKind.UNDERUSE, state.budget.name, "floor",
+                            state.window.start_ms, title, body, at_ms)  # fmt: skip
+        if ident is not None:
+            raised.append(ident)
+    share = config.alerts.all_providers_floor
+    in_usd = [s for s in floored if s.in_usd]
+    if share is not None and len(in_usd) > 1:
+        near_end = [s for s in in_usd if elapsed_fraction(s.window, at_ms) >= NEAR_END]
+        used, limit = sum(s.used for s in near_end), sum(s.limit for s in near_end)
+        if near_end and used < share * limit:
+            period = min(s.window.start_ms for s in near_end)
+            title = (f"spendlane: paid-for budgets are {used / limit * 100:.0f}% used near "
+                     "the period's end")  # fmt: skip
+            body = "; ".join(f"{s.budget.name} {s.fraction * 100:.0f}%" for s in near_end)
+            ident = raise_alert(ledger, AlertKind.UNDERUSE, "all", "floor", period, title,
+                                f"{body}. {usd(limit - used)} still unused.", at_ms)  # fmt: skip
+            if ident is not None:
+                raised.append(ident)
     return raised
 
 
@@ -288,7 +366,9 @@ def status_after(
         states = budget_states(ledger, config, at)
     zone = zone_of(config)
     write_status(states, zone, at)
-    if raise_level_alerts(ledger, states, zone) and config.alerts.urls:
+    raised = raise_level_alerts(ledger, states, zone)
+    raised += raise_floor_alerts(ledger, states, config, at)
+    if raised and config.alerts.urls:
         from spendlane.alerts.background import deliver_soon
 
         deliver_soon(config.path, ledger.path)
@@ -318,12 +398,12 @@ def write_status(states: list[BudgetState], zone: dt.tzinfo, at_ms: int) -> Path
     folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "status.json"
-    handle, temporary = tempfile.mkstemp(prefix=".status.", dir=folder)
+    temporary = folder / f".status.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
+        with open(temporary, "w", encoding="utf-8") as f:
             json.dump(status_json(states, zone, at_ms), f, indent=2)
         os.replace(temporary, target)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
     return target
