@@ -398,3 +398,19 @@ def test_paid_for_capacity_going_unused_alerts_once_per_period(env: Env, tmp_pat
         assert look(28) == [("kimi-prepaid", november), ("all", november)]
         december = ms(dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
         assert look(16, 12)[2:] == [("claude-max", december), ("kimi-prepaid", december)]
+
+
+def test_remembered_config_follows_every_edit_of_the_file(env: Env, tmp_path: Path) -> None:
+    from spendlane.policy.service import load_budgets
+
+    path = tmp_path / "budgets.yaml"
+    path.write_text("budgets:\n  daily_limit_usd: 5.00\n")
+    assert load_budgets(path).budgets[0].limit_nano_usd == 5 * 10**9
+    assert (env.home / "config-cache.msgpack").exists()
+    path.write_text("budgets:\n  daily_limit_usd: 7.00\n")  # same size, new content
+    assert load_budgets(path).budgets[0].limit_nano_usd == 7 * 10**9
+    (env.home / "config-cache.msgpack").write_bytes(b"\x93garbage")  # a broken cache
+    assert load_budgets(path).budgets[0].limit_nano_usd == 7 * 10**9
+    path.write_text("budgets:\n  daily_limit_usd: nope\n")  # errors are never cached away
+    with pytest.raises(Exception, match="daily_limit_usd"):
+        load_budgets(path)

@@ -48,19 +48,21 @@ def load_budgets(config: Path | None = None) -> BudgetConfig:
 
 
 def _cached_config(path: Path) -> BudgetConfig:
-    """`load_config`, remembered in the data dir by the file's identity, so a `check` before
+    """`load_config`, remembered in the data dir by the file's content, so a `check` before
     every dispatch neither imports the YAML parser nor parses the file again. The cache is
     typed msgpack: decoding it can only ever build a `BudgetConfig`."""
+    import hashlib
+
     import msgspec
 
     from spendlane import __version__
     from spendlane.paths import data_dir
 
     try:
-        st = path.stat()
+        digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
     except OSError:
         return load_config(path)  # let the loader say what is wrong with it
-    key = f"{path.resolve()}|{st.st_mtime_ns}|{st.st_size}|{st.st_ino}|{__version__}"
+    key = f"{path.resolve()}|{digest}|{__version__}"  # the content: edits always count
     cache = data_dir() / "config-cache.msgpack"
     decoder = msgspec.msgpack.Decoder(
         tuple[str, BudgetConfig], dec_hook=lambda kind, obj: Path(obj) if kind is Path else obj
