@@ -19,3 +19,13 @@ def usd_to_nano(usd: float) -> int:
 
 def nano_to_usd(nano: int) -> float:
     return nano / NANO_PER_USD
+
+
+def format_usd(nano: int) -> str:
+    """Dollars to the cent for people, rounded half up: 12_344_999_999 -> "$12.34";
+    "<$0.01" for a positive amount under half a cent (never a misleading "$0.00")."""
+    sign = "-" if nano < 0 else ""
+    cents = (abs(nano) + 5_000_000) // 10_000_000
+    if cents == 0 and nano > 0:
+        return "<$0.01"
+    return f"{sign}${cents // 100:,}.{cents % 100:02d}"

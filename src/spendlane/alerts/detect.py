@@ -28,7 +28,7 @@ from statistics import median
 
 from spendlane.alerts.state import AlertKind, raise_alert
 from spendlane.ledger import SqliteLedger
-from spendlane.money import usd_to_nano
+from spendlane.money import format_usd, usd_to_nano
 from spendlane.periods import BUCKET_MS
 from spendlane.policy.config import AlertSettings
 
@@ -157,16 +157,6 @@ def detect_runaway_sessions(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def format_usd(nano: int) -> str:
-    """Exact dollars to the cent, rounded half up: 12_344_999_999 → "$12.34"; "<$0.01" for
-    a positive amount under half a cent."""
-    sign = "-" if nano < 0 else ""
-    cents = (abs(nano) + 5_000_000) // 10_000_000
-    if cents == 0 and nano > 0:
-        return "<$0.01"
-    return f"{sign}${cents // 100:,}.{cents % 100:02d}"
 
 
 def _top(

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from spendlane.ingest import IngestReport
-from spendlane.money import nano_to_usd
+from spendlane.money import format_usd
 from spendlane.reports.blocks import Block
 from spendlane.reports.calendar import DailyReport, Tally
 from spendlane.reports.forecast import Forecast
@@ -25,7 +25,7 @@ WIDE = 120  # columns; below this, token counts are abbreviated
 
 
 def usd(nano: int) -> str:
-    return f"${nano_to_usd(nano):,.2f}"
+    return format_usd(nano)
 
 
 def tokens(n: int) -> str:
@@ -306,7 +306,6 @@ def _short(model: str) -> str:
 def budget_table(states: list[Any], zone: Any, config_path: Any) -> None:
     """Every budget now; the level column is coloured so the one in trouble stands out."""
     from spendlane.policy.evaluate import describe_limit
-    from spendlane.policy.evaluate import usd as dollars
 
     if not states:
         where = f" in {config_path}" if config_path else ""
@@ -322,7 +321,7 @@ def budget_table(states: list[Any], zone: Any, config_path: Any) -> None:
     def amount(state: Any, value: int | None) -> str:
         if value is None:
             return "-"
-        return dollars(value) if state.in_usd else f"{value:,}"
+        return format_usd(value) if state.in_usd else f"{value:,}"
 
     for s in states:
         resets = "rolling" if s.window.rolling else dt.datetime.fromtimestamp(

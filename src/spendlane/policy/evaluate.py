@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from spendlane.money import format_usd
 from spendlane.policy.config import Budget
 from spendlane.policy.spend import Call, covers
 from spendlane.policy.windows import BudgetWindow, elapsed_fraction
@@ -153,14 +154,8 @@ def describe_limit(state: BudgetState) -> str:
     """'monthly $200.00' or 'daily 5,000,000 tokens'."""
     word = _PERIOD_WORDS[state.budget.period]
     if state.in_usd:
-        return f"{word} {usd(state.limit)}"
+        return f"{word} {format_usd(state.limit)}"
     return f"{word} {state.limit:,} tokens"
-
-
-def usd(nano: int) -> str:
-    """Dollars to the cent for people ($1,234.57); exact sums stay in nano-USD."""
-    cents = (abs(nano) + 5_000_000) // 10_000_000
-    return f"{'-' if nano < 0 else ''}${cents // 100:,}.{cents % 100:02d}"
 
 
 def notice(decision: Decision, zone: dt.tzinfo) -> str | None:

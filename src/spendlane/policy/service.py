@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spendlane.ledger import SqliteLedger
+from spendlane.money import format_usd
 from spendlane.policy.config import WEEKDAYS, BudgetConfig, empty_config, find_config, load_config
 from spendlane.policy.evaluate import (
     RECENT_MS,
@@ -26,7 +27,6 @@ from spendlane.policy.evaluate import (
     decide,
     describe_limit,
     notice,
-    usd,
 )
 from spendlane.policy.spend import Call, covers, reserved, spent
 from spendlane.policy.windows import BudgetWindow, current_window, elapsed_fraction
@@ -282,9 +282,10 @@ def raise_floor_alerts(
             period = min(s.window.start_ms for s in near_end)
             title = (f"spendlane: paid-for budgets are {used / limit * 100:.0f}% used near "
                      "the period's end")  # fmt: skip
-            body = "; ".join(f"{s.budget.name} {s.fraction * 100:.0f}%" for s in near_end)
-            ident = raise_alert(ledger, AlertKind.UNDERUSE, "all", "floor", period, title,
-                                f"{body}. {usd(limit - used)} still unused.", at_ms)  # fmt: skip
+            shares = "; ".join(f"{s.budget.name} {s.fraction * 100:.0f}%" for s in near_end)
+            body = f"{shares}. {format_usd(limit - used)} still unused."
+            ident = raise_alert(ledger, AlertKind.UNDERUSE, "all", "floor", period, title, body,
+                                at_ms)  # fmt: skip
             if ident is not None:
                 raised.append(ident)
     return raised
@@ -296,7 +297,7 @@ def _scope_as_call(state: BudgetState) -> dict[str, Any]:
 
 
 def _amount(state: BudgetState, value: int) -> str:
-    return usd(value) if state.in_usd else f"{value:,} tokens"
+    return format_usd(value) if state.in_usd else f"{value:,} tokens"
 
 
 def status_json(states: list[BudgetState], zone: dt.tzinfo, at_ms: int) -> dict[str, Any]:
