@@ -137,3 +137,22 @@ def test_cli_by_in_json_and_table(env: Env) -> None:
     bad = run("daily", "--no-ingest", "--by", "colour")
     assert bad.returncode == 2
     assert "'colour' is not one of model, project" in bad.stderr
+
+
+def test_long_tables_print_plainly_with_every_row_and_the_total(env: Env) -> None:
+    with SqliteLedger(env.ledger_path) as ledger:
+        record_many(ledger, [
+            {"timestamp": (START + dt.timedelta(minutes=i)).isoformat(), "model": "gpt-5",
+             "cost_usd": 0.5, "session_id": f"sess{i:04d}", "project": f"/srv/[p{i % 7}]",
+             "event_id": f"e{i}"}
+            for i in range(400)
+        ])  # fmt: skip
+    out = run("session", "--no-ingest", "--since", "2026-04-01", "--until", "2026-04-30")
+    assert out.returncode == 0
+    lines = out.stdout.splitlines()
+    assert sum(1 for line in lines if line.startswith("sess")) == 400
+    assert "[p3]" in out.stdout  # names as written, not taken as markup
+    total = next(line for line in lines if line.startswith("Total"))
+    assert total.endswith("$200.00")
+    widths = {len(line) for line in lines if line.startswith("sess")}
+    assert len(widths) == 1  # aligned columns

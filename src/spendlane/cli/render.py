@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 from rich.console import Console
@@ -28,9 +29,16 @@ def usd(nano: int) -> str:
     return format_usd(nano)
 
 
+@cache
+def _wide() -> bool:
+    """Is the terminal wide enough for full numbers? Asked once: rich asks the terminal on
+    every `console.width`, which a long table would otherwise do for every cell."""
+    return console.width >= WIDE
+
+
 def tokens(n: int) -> str:
     """Full counts on a wide terminal; 7.4M-style on a narrow one, so nothing is cut off."""
-    if console.width >= WIDE or abs(n) < 10_000:
+    if abs(n) < 10_000 or _wide():
         return f"{n:,}"
     for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
         if abs(n) >= limit:
@@ -116,7 +124,7 @@ def daily_table(report: DailyReport, *, breakdown: bool) -> None:
     """The calendar table; on a narrow terminal, short headers and no model list column
     (the per-model rows of --breakdown carry the names instead)."""
     title, first = _TITLES[report.period]
-    wide = console.width >= WIDE
+    wide = _wide()
     table = Table(title=f"{title} usage ({report.zone}, cost: {report.cost_mode})")
     table.add_column(first, no_wrap=True)
     if wide:
@@ -146,8 +154,50 @@ def daily_table(report: DailyReport, *, breakdown: bool) -> None:
         name = group_label(report.by, values)
         label = ["", f"  └ {name}"] if wide else [f" └ {name}"]
         table.add_row(*label, *_tally_cells(tally), style="dim")
-    console.print(table)
+    print_table(table)
     _unpriced_note(report)
+
+
+LONG_TABLE = 150  # rows; beyond this a table is printed plainly (see `print_table`)
+
+
+def print_table(table: Table) -> None:
+    """Print `table`: by rich when it is short, as aligned plain text when it is long.
+
+    Rich lays out a table at about a thousand cells a second; a month of sessions or a
+    `--by project` report can have tens of thousands, which would take seconds to draw. The
+    plain form has the same columns, alignment, sections and totals, without box lines.
+    """
+    if table.row_count <= LONG_TABLE:
+        console.print(table)
+        return
+    columns = table.columns
+    cells = [[_plain(cell) for cell in column.cells] for column in columns]
+    headers = [_plain(column.header) for column in columns]
+    widths = [max([len(h), *(len(line) for c in col for line in c.split("\n"))])
+              for h, col in zip(headers, cells, strict=True)]  # fmt: skip
+    right = [column.justify == "right" for column in columns]
+
+    def line(values: list[str]) -> str:
+        padded = (v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right,
+                                                                       strict=True))  # fmt: skip
+        return "  ".join(padded).rstrip()
+
+    rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
+    out = [str(table.title or ""), line(headers), rule]
+    for index, row in enumerate(table.rows):
+        parts = [col[index].split("\n") for col in cells]
+        for depth in range(max(len(p) for p in parts)):
+            out.append(line([p[depth] if depth < len(p) else "" for p in parts]))
+        if row.end_section:
+            out.append(rule)
+    console.file.write("\n".join(out) + "\n")
+
+
+def _plain(cell: Any) -> str:
+    """A cell's text: our cells are strings whose only markup is escaped brackets."""
+    text = cell if isinstance(cell, str) else str(getattr(cell, "plain", cell))
+    return text.replace("\\[", "[") if "\\[" in text else text
 
 
 def group_label(by: tuple[str, ...], values: tuple[str | None, ...]) -> str:
@@ -165,7 +215,7 @@ def _costliest(groups: dict[tuple[str | None, ...], Tally]) -> list[tuple[Any, T
 
 def session_table(report: SessionReport, *, breakdown: bool) -> None:
     """Sessions, latest activity and cost; a narrow terminal gets totals only."""
-    wide = console.width >= WIDE
+    wide = _wide()
     table = Table(title=f"Usage by session ({report.zone}, cost: {report.cost_mode})")
     table.add_column("Session", no_wrap=True)
     table.add_column("Project", overflow="fold")
@@ -190,7 +240,7 @@ def session_table(report: SessionReport, *, breakdown: bool) -> None:
                           style="dim")  # fmt: skip
     table.add_section()
     table.add_row("Total", "", "", *cells(report.total), style="bold")
-    console.print(table)
+    print_table(table)
 
 
 def blocks_table(blocks: list[Block], zone: Any, now_ms: int, limit: int | None) -> None:
