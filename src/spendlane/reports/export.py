@@ -92,7 +92,12 @@ def export_rows(
         return _grouped(ledger, Window(zone, since, until, sources), by)
     where, params = _where(zone, since, until, sources)
     columns = [_EVENT_SQL.get(name, name) for name in EVENT_FIELDS]
-    sql = f"SELECT {', '.join(columns)} FROM event_rows WHERE {where} ORDER BY ts_ms, id"
+    # A range reads its rows through the time index. Everything is faster read in storage
+    # order and sorted by SQLite's external sorter ("+" keeps it off the index): following
+    # the index visits the table's pages at random, which a small page cache pays for on
+    # every row.
+    order = "ts_ms, id" if since or until else "+ts_ms, id"
+    sql = f"SELECT {', '.join(columns)} FROM event_rows WHERE {where} ORDER BY {order}"
     return list(EVENT_FIELDS), _stream(ledger.connection.execute(sql, params))
 
 
