@@ -2,9 +2,11 @@
 
     python bench/check.py [--ledger PATH] [--runs 21]
 
-Uses the 1,000,000-call ledger of bench/million.py (made if missing), a config with the
-short-form budgets operators write (YAML) and the same as TOML plus an agent-scoped budget,
-and runs `python -m spendlane check` as a child process, as a dispatcher would. Prints the
+Fills a ledger with 300,000 calls over the 90 days up to now (a fleet's three months: the
+current day, week and month windows are full, so every budget sums real cells), writes a
+config with the short-form budgets operators write (YAML) and a TOML one with an agent-scoped
+and a rolling 5-hour budget too, and runs `python -m spendlane check` as a child process, as a
+dispatcher would. Prints the
 median and 90th percentile wall time, and a bare `python -c pass` for the floor.
 """
 
@@ -58,16 +60,16 @@ def wall(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--ledger", type=Path, default=Path(__file__).parent / "out" / "ledger-1000000.sqlite3"
+        "--ledger", type=Path, default=Path(__file__).parent / "out" / "ledger-check.sqlite3"
     )
     parser.add_argument("--runs", type=int, default=21)
     ns = parser.parse_args()
-    if not ns.ledger.exists():
-        sys.path.insert(0, str(Path(__file__).parent))
-        from million import fill
+    ns.ledger.unlink(missing_ok=True)  # "now" moves: the calls must end now
+    sys.path.insert(0, str(Path(__file__).parent))
+    from million import fill
 
-        ns.ledger.parent.mkdir(parents=True, exist_ok=True)
-        fill(ns.ledger, 1_000_000)
+    ns.ledger.parent.mkdir(parents=True, exist_ok=True)
+    fill(ns.ledger, 300_000, start_ms=int(time.time() * 1000) - 90 * 86_400_000, days=90)
     with tempfile.TemporaryDirectory() as folder:
         yaml_path, toml_path = Path(folder) / "budgets.yaml", Path(folder) / "config.toml"
         yaml_path.write_text(YAML)

@@ -28,13 +28,13 @@ MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-6", "claude-haiku-4-5-202
 START_MS = 1_763_000_000_000  # mid-November 2025: a year up to the benchmark date
 
 
-def fill(path: Path, count: int, seed: int = 1) -> None:
+def fill(path: Path, count: int, seed: int = 1, start_ms: int = START_MS, days: int = 365) -> None:
     """`count` calls over a year, in sessions of ~50 calls with three running at once (as an
     agent fleet's sessions are: contiguous in time), 60 projects, 12 agents, 8 models."""
     rng = random.Random(seed)
     pricer = Pricer()
-    span = 365 * 86_400_000
-    stamps = sorted(START_MS + rng.randrange(span) for _ in range(count))
+    span = days * 86_400_000
+    stamps = sorted(start_ms + rng.randrange(span) for _ in range(count))
     with SqliteLedger(path) as ledger:
         for start in range(0, count, 20_000):
             batch = []

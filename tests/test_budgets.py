@@ -406,11 +406,25 @@ def test_remembered_config_follows_every_edit_of_the_file(env: Env, tmp_path: Pa
     path = tmp_path / "budgets.yaml"
     path.write_text("budgets:\n  daily_limit_usd: 5.00\n")
     assert load_budgets(path).budgets[0].limit_nano_usd == 5 * 10**9
-    assert (env.home / "config-cache.msgpack").exists()
+    assert (env.home / "config-cache.pickle").exists()
     path.write_text("budgets:\n  daily_limit_usd: 7.00\n")  # same size, new content
     assert load_budgets(path).budgets[0].limit_nano_usd == 7 * 10**9
-    (env.home / "config-cache.msgpack").write_bytes(b"\x93garbage")  # a broken cache
+    (env.home / "config-cache.pickle").write_bytes(b"\x93garbage")  # a broken cache
     assert load_budgets(path).budgets[0].limit_nano_usd == 7 * 10**9
     path.write_text("budgets:\n  daily_limit_usd: nope\n")  # errors are never cached away
     with pytest.raises(Exception, match="daily_limit_usd"):
         load_budgets(path)
+
+
+def test_a_planted_config_cache_runs_nothing(env: Env, tmp_path: Path) -> None:
+    import pickle
+
+    from spendlane.policy.service import load_budgets
+
+    path = tmp_path / "budgets.yaml"
+    path.write_text("budgets:\n  daily_limit_usd: 5.00\n")
+    marker = tmp_path / "ran"
+    evil = pickle.dumps((os.system, (f"touch {marker}",)))  # what a planted file could hold
+    (env.home / "config-cache.pickle").write_bytes(evil)
+    assert load_budgets(path).budgets[0].limit_nano_usd == 5 * 10**9
+    assert not marker.exists()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pathlib
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,18 @@ from typing import Any
 
 from spendlane.ledger import SqliteLedger
 from spendlane.money import format_usd
-from spendlane.policy.config import WEEKDAYS, BudgetConfig, empty_config, find_config, load_config
+from spendlane.policy.config import (
+    WEEKDAYS,
+    AlertSettings,
+    Budget,
+    BudgetConfig,
+    Floor,
+    Levels,
+    Scope,
+    empty_config,
+    find_config,
+    load_config,
+)
 from spendlane.policy.evaluate import (
     RECENT_MS,
     Action,
@@ -49,11 +62,12 @@ def load_budgets(config: Path | None = None) -> BudgetConfig:
 
 def _cached_config(path: Path) -> BudgetConfig:
     """`load_config`, remembered in the data dir by the file's content, so a `check` before
-    every dispatch neither imports the YAML parser nor parses the file again. The cache is
-    typed msgpack: decoding it can only ever build a `BudgetConfig`."""
-    import hashlib
+    every dispatch neither imports the YAML parser nor parses the file again.
 
-    import msgspec
+    Kept as a pickle (it loads in well under a millisecond, where importing a typed decoder
+    costs ten) read by an unpickler that can build nothing but the config's own classes.
+    """
+    import hashlib
 
     from spendlane import __version__
     from spendlane.paths import data_dir
@@ -63,25 +77,39 @@ def _cached_config(path: Path) -> BudgetConfig:
     except OSError:
         return load_config(path)  # let the loader say what is wrong with it
     key = f"{path.resolve()}|{digest}|{__version__}"  # the content: edits always count
-    cache = data_dir() / "config-cache.msgpack"
-    decoder = msgspec.msgpack.Decoder(
-        tuple[str, BudgetConfig], dec_hook=lambda kind, obj: Path(obj) if kind is Path else obj
-    )
+    cache = data_dir() / "config-cache.pickle"
     try:
-        held_key, held = decoder.decode(cache.read_bytes())
-        if held_key == key:
+        with open(cache, "rb") as f:
+            held_key, held = _ConfigUnpickler(f).load()
+        if held_key == key and isinstance(held, BudgetConfig):
             return held
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-        pass  # missing, stale or unreadable: rebuilt below
+    except Exception:  # missing, stale, foreign or unreadable: rebuilt below
+        pass
     loaded = load_config(path)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(msgspec.msgpack.encode((key, loaded), enc_hook=str))
+        temporary.write_bytes(pickle.dumps((key, loaded), protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(temporary, cache)
     except OSError:
         pass  # a cache that cannot be written only costs time
     return loaded
+
+
+class _ConfigUnpickler(pickle.Unpickler):
+    """Builds only the config's own classes and paths: a planted file can run nothing."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "spendlane.policy.config" and name in _CONFIG_CLASSES:
+            return _CONFIG_CLASSES[name]
+        if module == "pathlib" and name in ("PosixPath", "WindowsPath", "Path"):
+            return getattr(pathlib, name)
+        raise pickle.UnpicklingError(f"not part of a budget config: {module}.{name}")
+
+
+_CONFIG_CLASSES: dict[str, type] = {
+    cls.__name__: cls for cls in (BudgetConfig, Budget, Scope, Levels, Floor, AlertSettings)
+}
 
 
 def zone_of(config: BudgetConfig) -> dt.tzinfo:
