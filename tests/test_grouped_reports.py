@@ -156,3 +156,26 @@ def test_long_tables_print_plainly_with_every_row_and_the_total(env: Env) -> Non
     assert total.endswith("$200.00")
     widths = {len(line) for line in lines if line.startswith("sess")}
     assert len(widths) == 1  # aligned columns
+
+
+def test_blocks_and_history_by_attribution(env: Env) -> None:
+    with SqliteLedger(env.ledger_path) as ledger:
+        _record(ledger, [(0, "/a", "coder", 5000, "gpt-5"), (30, "/b", "coder", 7000, "gpt-5"),
+                         (9 * 60, "/a", "planner", 11000, "gpt-5")])  # fmt: skip
+    blocks = json.loads(run("blocks", "--json", "--no-ingest", "--source", "all", "--by",
+                            "project").stdout)["blocks"]  # fmt: skip
+    real = [b for b in blocks if not b["isGap"]]
+    assert [[(g["project"], g["cost"]) for g in b["groups"]] for b in real] == [
+        [("/b", 0.007), ("/a", 0.005)],
+        [("/a", 0.011)],
+    ]
+    history = json.loads(run("history", "2026-04-01..2026-04-30", "--json", "--no-ingest",
+                             "--by", "agent", "--timezone", "UTC").stdout)  # fmt: skip
+    assert history["by"] == ["agent"]
+    assert {g["agent"]: g["cost"] for g in history["totals"]["groups"]} == {
+        "coder": 0.012,
+        "planner": 0.011,
+    }
+    table = run("history", "2026-04-01..2026-04-30", "--no-ingest", "--by", "agent",
+                "--timezone", "UTC")  # fmt: skip
+    assert "agent=planner" in table.stdout

@@ -362,6 +362,8 @@ def markdown_command(
 @click.option("--source", type=SOURCE_CHOICE, default="all", show_default=True)
 @click.option("-j", "--json", "as_json", is_flag=True)
 @click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto", show_default=True)
+@click.option("--by", "by", multiple=True, callback=_by_keys, metavar="KEY[,KEY]",
+              help="Rows per attribution in each day (as for daily).")  # fmt: skip
 @click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
 @click.pass_obj
 def history_command(
@@ -371,6 +373,7 @@ def history_command(
     timezone: str | None,
     source: str,
     as_json: bool,
+    by: tuple[str, ...],
     cost_mode: str,
     no_ingest: bool,
 ) -> None:
@@ -383,7 +386,7 @@ def history_command(
             _ingest(ledger, _sources(source), quiet=as_json)
         report = daily_report(ledger, zone=zone, since=first, until=last,
                               sources=_report_filter(source),
-                              cost_mode=CostMode(cost_mode.lower()))  # fmt: skip
+                              cost_mode=CostMode(cost_mode.lower()), by=by)  # fmt: skip
     if as_json:
         from spendlane.reports.render_json import history_json
 
@@ -404,6 +407,8 @@ def history_command(
 @click.option("-u", "--until", help="Last day (YYYY-MM-DD, YYYYMMDD or a range name).")
 @click.option("-z", "--timezone", "timezone", help="IANA time zone for display (default: local).")
 @click.option("--source", type=SOURCE_CHOICE, default="claude", show_default=True)
+@click.option("--by", "by", multiple=True, callback=_by_keys, metavar="KEY[,KEY]",
+              help="Rows per attribution in each block (as for daily).")  # fmt: skip
 @click.option("-j", "--json", "as_json", is_flag=True, help="JSON in ccusage's shape.")
 @click.option("-m", "--cost-mode", "--mode", type=COST_MODES, default="auto", show_default=True)
 @click.option("--no-ingest", is_flag=True, help="Report on the ledger as it is.")
@@ -419,6 +424,7 @@ def blocks_command(
     until: str | None,
     timezone: str | None,
     source: str,
+    by: tuple[str, ...],
     as_json: bool,
     cost_mode: str,
     no_ingest: bool,
@@ -439,7 +445,7 @@ def blocks_command(
             _ingest(ledger, _sources(source), quiet=as_json)
         blocks = block_report(ledger, zone=zone, now_ms=now_ms, since=first, until=last,
                               sources=_report_filter(source),
-                              cost_mode=CostMode(cost_mode.lower()))  # fmt: skip
+                              cost_mode=CostMode(cost_mode.lower()), by=by)  # fmt: skip
     limit = None
     if token_limit:
         if token_limit.lower() == "max":
@@ -453,11 +459,11 @@ def blocks_command(
     if as_json:
         from spendlane.reports.render_json import blocks_json
 
-        _echo_json(blocks_json(blocks, now_ms, limit))
+        _echo_json(blocks_json(blocks, now_ms, limit, by))
     else:
         from spendlane.cli import render
 
-        render.blocks_table(blocks, zone, now_ms, limit)
+        render.blocks_table(blocks, zone, now_ms, limit, by)
 
 
 @main.command("export")

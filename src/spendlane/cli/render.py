@@ -243,7 +243,9 @@ def session_table(report: SessionReport, *, breakdown: bool) -> None:
     print_table(table)
 
 
-def blocks_table(blocks: list[Block], zone: Any, now_ms: int, limit: int | None) -> None:
+def blocks_table(
+    blocks: list[Block], zone: Any, now_ms: int, limit: int | None, by: tuple[str, ...] = ()
+) -> None:
     table = Table(title=f"5-hour blocks ({zone})")
     for name, justify in (("Block start", "left"), ("Status", "left"), ("Models", "left"),
                           ("Tokens", "right"), ("Cost", "right")):  # fmt: skip
@@ -276,7 +278,11 @@ def blocks_table(blocks: list[Block], zone: Any, now_ms: int, limit: int | None)
                 + (f" → {100 * projected / limit:.0f}%" if b.active else "")
             )
         table.add_row(*cells)
-    console.print(table)
+        for values, tally in _costliest(b.groups):
+            row = ["", f" └ {group_label(by, values)}", "", tokens(tally.total_tokens),
+                   usd(tally.cost_nano)]  # fmt: skip
+            table.add_row(*row, *([""] if limit else []), style="dim")
+    print_table(table)
 
 
 def history_table(report: DailyReport) -> None:
@@ -298,10 +304,13 @@ def history_table(report: DailyReport) -> None:
             for model, tally in sorted(models.items(), key=lambda kv: -kv[1].cost_nano):
                 table.add_row("", f"  └ {_short(model)}", tokens(tally.total_tokens),
                               usd(tally.cost_nano), style="dim")  # fmt: skip
+        for values, tally in _costliest(day.groups):
+            table.add_row("", f"{group_label(report.by, values)}", tokens(tally.total_tokens),
+                          usd(tally.cost_nano), style="dim")  # fmt: skip
     table.add_section()
     table.add_row("Total", "", tokens(report.total.total_tokens), usd(report.total.cost_nano),
                   style="bold")  # fmt: skip
-    console.print(table)
+    print_table(table)
     _unpriced_note(report)
 
 

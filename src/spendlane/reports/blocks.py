@@ -9,12 +9,13 @@ projection to its end.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from spendlane.ledger import SqliteLedger
 from spendlane.periods import day_start_ms
-from spendlane.reports.calendar import CostMode
+from spendlane.reports.calendar import CostMode, Tally
+from spendlane.reports.grouped import GROUP_KEYS
 
 BLOCK_MS = 5 * 3_600_000
 HOUR_MS = 3_600_000
@@ -41,6 +42,8 @@ class Block:
     models: list[str] = field(default_factory=list)
     active: bool = False
     reset_at_ms: int | None = None  # a usage-limit message in the block said when it resets
+    # values of the report's `--by` keys -> sums (empty unless grouped)
+    groups: dict[tuple[str | None, ...], Tally] = field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
@@ -74,8 +77,10 @@ def block_report(
     until: dt.date | None = None,
     sources: Iterable[str] | None = None,
     cost_mode: CostMode = CostMode.AUTO,
+    by: Sequence[str] = (),
 ) -> list[Block]:
-    """Blocks over the calls in range, oldest first, gaps included."""
+    """Blocks over the calls in range, oldest first, gaps included; with `by`, each block's
+    sums per those attribution keys too."""
     where: list[str] = ["1"]
     params: list[object] = []
     if since is not None:
@@ -88,16 +93,18 @@ def block_report(
         names = list(sources)
         where.append(f"e.source IN ({','.join('?' * len(names))})")
         params.extend(names)
+    keys = [GROUP_KEYS[key].replace("r.", "e.") for key in by]
+    join = " JOIN contexts c ON c.id = e.context_id" if any("c." in k for k in keys) else ""
     rows = ledger.connection.execute(
         "SELECT e.ts_ms, e.input_tokens, e.output_tokens, "
         "e.cache_write_5m_tokens + e.cache_write_1h_tokens, e.cache_read_tokens, "
-        f"{_COST[cost_mode]}, e.model FROM events e WHERE {' AND '.join(where)} "
-        "ORDER BY e.ts_ms",
+        f"{_COST[cost_mode]}, e.model{''.join(', ' + k for k in keys)} FROM events e{join} "
+        f"WHERE {' AND '.join(where)} ORDER BY e.ts_ms",
         params,
     )
     blocks: list[Block] = []
     current: Block | None = None
-    for ts, inp, out, write, read, cost, model in rows:
+    for ts, inp, out, write, read, cost, model, *group in rows:
         if (
             current is None
             or ts - current.start_ms >= BLOCK_MS
@@ -119,6 +126,11 @@ def block_report(
         current.cost_nano += cost
         if model not in current.models:
             current.models.append(model)
+        if keys:
+            tally = current.groups.get(tuple(group))
+            if tally is None:
+                tally = current.groups[tuple(group)] = Tally()
+            tally.add(Tally(1, inp, out, write, read, 0, cost))
     if current is not None and current.last_ms is not None:
         current.active = current.end_ms > now_ms and now_ms - current.last_ms < BLOCK_MS
     _attach_resets(ledger, blocks)

@@ -134,7 +134,9 @@ def sessions_json(report: SessionReport) -> dict[str, Any]:
     }
 
 
-def blocks_json(blocks: list[Block], now_ms: int, token_limit: int | None) -> dict[str, Any]:
+def blocks_json(
+    blocks: list[Block], now_ms: int, token_limit: int | None, by: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """`blocks --json`, in ccusage's shape, plus the limit status when a limit is given."""
     rows = []
     for b in blocks:
@@ -173,6 +175,8 @@ def blocks_json(blocks: list[Block], now_ms: int, token_limit: int | None) -> di
                 "status": "exceeds" if projected > token_limit else
                           "warning" if projected > 0.8 * token_limit else "ok",
             }  # fmt: skip
+        if by:
+            row["groups"] = groups_json(by, b.groups)
         rows.append(row)
     return {"blocks": rows}
 
@@ -214,7 +218,13 @@ def history_json(report: DailyReport) -> dict[str, Any]:
                 "providers": providers,
             }
         )
-    return {
+        if report.by:
+            days[-1]["groups"] = groups_json(report.by, day.groups)
+    out: dict[str, Any] = {
         "history": days,
         "totals": {**_tokens(report.total), "totalCost": nano_to_usd(report.total.cost_nano)},
     }
+    if report.by:
+        out["by"] = list(report.by)
+        out["totals"]["groups"] = groups_json(report.by, report.groups)
+    return out
