@@ -428,3 +428,33 @@ def test_a_planted_config_cache_runs_nothing(env: Env, tmp_path: Path) -> None:
     (env.home / "config-cache.pickle").write_bytes(evil)
     assert load_budgets(path).budgets[0].limit_nano_usd == 5 * 10**9
     assert not marker.exists()
+
+
+def test_quick_check_answers_as_the_click_command_does_without_loading_click(env: Env) -> None:
+    from click.testing import CliRunner
+
+    from spendlane.cli import main
+
+    (env.home / "config.toml").write_text(TOML_HARD_10)
+    run("record", "--model", "gpt-5", "--backend", "openai", "--cost-usd", "9.80")
+    quick = run("check", "--provider=openai", "--json")
+    slow = CliRunner().invoke(main, ["check", "--provider", "openai", "--json"])
+    assert quick.returncode == slow.exit_code == 30
+    fast_answer, click_answer = json.loads(quick.stdout), json.loads(slow.stdout)
+    for answer in (fast_answer, click_answer):  # the projection moves with the clock
+        answer["budgets"][0].pop("projected")
+    assert fast_answer == click_answer
+    probe = (
+        "import sys; from spendlane.cli.quick import quick_check; "
+        "code = quick_check(['check', '--estimate-usd', '0.10']); "
+        "print(code, 'click' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=os.environ.copy(), timeout=60)  # fmt: skip
+    assert out.stdout.split()[-2:] == ["30", "False"]
+    help_text = run("check", "--help")  # not the quick path's business: click answers
+    assert help_text.returncode == 0
+    assert "Exit codes: 0 allow, 10 warn" in help_text.stdout
+    typo = run("check", "--provder", "x")
+    assert typo.returncode == 2
+    assert "No such option '--provder'" in typo.stderr

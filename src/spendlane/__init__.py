@@ -32,12 +32,9 @@ def _ledger(db: str | Path | None) -> Iterator[SqliteLedger]:
 
 
 def _nano(usd: float | str | Decimal) -> int:
-    from decimal import Decimal
+    from spendlane.money import parse_usd
 
-    amount = Decimal(str(usd))
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"expected dollars >= 0, got {usd!r}")
-    return int((amount * 10**9).to_integral_value())
+    return parse_usd(str(usd))
 
 
 def record(*, db: str | Path | None = None, **fields: Any) -> Any:

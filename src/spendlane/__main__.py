@@ -1,3 +1,3 @@
-from spendlane.cli import main
+from spendlane.cli.quick import run
 
-main()
+run()

@@ -29,3 +29,17 @@ def format_usd(nano: int) -> str:
     if cents == 0 and nano > 0:
         return "<$0.01"
     return f"{sign}${cents // 100:,}.{cents % 100:02d}"
+
+
+def parse_usd(text: str) -> int:
+    """Dollars as a person types them ("1.50", "$2") to exact nano-USD; ValueError if it is
+    not a finite amount >= 0."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(text.strip().removeprefix("$"))
+    except InvalidOperation:
+        raise ValueError(f"expected dollars like 1.50, got {text!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"expected dollars >= 0, got {text!r}")
+    return int((amount * NANO_PER_USD).to_integral_value())

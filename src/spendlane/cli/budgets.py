@@ -50,16 +50,12 @@ def _call(**flags: Any) -> Any:
 
 
 def _usd_to_nano(value: str, option: str) -> int:
-    from decimal import Decimal, InvalidOperation
+    from spendlane.money import parse_usd
 
     try:
-        amount = Decimal(value.strip().removeprefix("$"))
-    except InvalidOperation:
-        raise click.BadParameter(f"expected dollars like 1.50, got {value!r}",
-                                 param_hint=option) from None  # fmt: skip
-    if not amount.is_finite() or amount < 0:
-        raise click.BadParameter(f"expected dollars >= 0, got {value!r}", param_hint=option)
-    return int((amount * 10**9).to_integral_value())
+        return parse_usd(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -188,7 +184,7 @@ def check_command(
     Exit codes: 0 allow, 10 warn, 20 throttle, 30 block (1: error, 2: usage). Reads the ledger
     as it is (run `spendlane ingest` or use --ingest to read new log lines first).
     """
-    from spendlane.policy.service import check, now_ms, state_json
+    from spendlane.policy.service import check, check_json, check_text, now_ms
 
     config = _config(config_path)
     call = _call(**flags)
@@ -199,27 +195,11 @@ def check_command(
             _ingest(ledger, _sources("all"), quiet=True)
         result = check(ledger, config, call, estimate, at)
         _after(ledger, config, result.states, at)
-    decision = result.decision
     if as_json:
-        reset = decision.reset_ms
-        _echo_json({
-            "decision": decision.action.word,
-            "exitCode": int(decision.action),
-            "notice": result.notice,
-            "lane": decision.lane,
-            "resetsAt": _local_iso(reset, result.zone) if reset else None,
-            "budgets": [state_json(s, result.zone) for s in decision.deciding],
-            "applicable": [s.budget.name for s in decision.applicable],
-        })  # fmt: skip
+        _echo_json(check_json(result))
     else:
-        click.echo(result.notice or f"{decision.action.word}: within every budget that applies")
-    sys.exit(int(decision.action))
-
-
-def _local_iso(ms: int, zone: Any) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
+        click.echo(check_text(result))
+    sys.exit(int(result.decision.action))
 
 
 @main.command("reserve")

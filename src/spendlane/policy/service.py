@@ -165,6 +165,26 @@ def check(
     return CheckResult(decision, states, notice(decision, zone), zone)
 
 
+def check_json(result: CheckResult) -> dict[str, Any]:
+    """`check --json`: the decision, its exit code, the notice, lane, reset and budgets."""
+    decision = result.decision
+    reset = decision.reset_ms
+    return {
+        "decision": decision.action.word,
+        "exitCode": int(decision.action),
+        "notice": result.notice,
+        "lane": decision.lane,
+        "resetsAt": _iso(reset, result.zone) if reset is not None else None,
+        "budgets": [state_json(s, result.zone) for s in decision.deciding],
+        "applicable": [s.budget.name for s in decision.applicable],
+    }
+
+
+def check_text(result: CheckResult) -> str:
+    """`check`'s line for a person."""
+    return result.notice or f"{result.decision.action.word}: within every budget that applies"
+
+
 class ReservationRefused(Exception):
     """A reservation would take a hard-stop budget to its block level."""
 

@@ -1,0 +1,118 @@
+"""The `spendlane` entry point, with a quick path for `check`.
+
+`check` runs before every dispatch of an agent fleet, so its start-up is its cost: loading
+click and the report modules is a quarter of it. A plain `spendlane [--db PATH] check …` with
+the documented options is parsed here and answered through the same `policy.service` calls
+and output as the click command; anything else (help, a typo, `--ingest`, any other command)
+goes to click, which owns usage messages and errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_VALUE_FLAGS = {
+    "--provider": "provider", "--model": "model", "--agent": "agent", "--project": "project",
+    "--task-type": "task_type", "--source": "source", "--machine": "machine",
+    "--account": "account", "--estimate-usd": "estimate_usd", "--config": "config",
+}  # fmt: skip
+
+
+_NOT_CALL = ("db", "json", "estimate_usd", "config")
+
+
+def run() -> None:
+    """The console script: `check` on the quick path when it can be, click otherwise."""
+    code = quick_check(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from spendlane.cli import main
+
+    main()
+
+
+def _parse(argv: list[str]) -> dict[str, str | bool] | None:
+    """The options of a plain `[--db PATH] check …`, or None when click should parse it."""
+    options: dict[str, str | bool] = {}
+    rest = list(argv)
+    if rest[:1] == ["--db"] and len(rest) > 1:
+        options["db"], rest = rest[1], rest[2:]
+    elif rest and rest[0].startswith("--db="):
+        options["db"], rest = rest[0][5:], rest[1:]
+    if rest[:1] != ["check"]:
+        return None
+    rest = rest[1:]
+    while rest:
+        flag = rest.pop(0)
+        name, has_value, value = flag.partition("=")
+        if flag in ("--json", "-j"):
+            options["json"] = True
+        elif name in _VALUE_FLAGS and has_value:
+            options[_VALUE_FLAGS[name]] = value
+        elif flag in _VALUE_FLAGS and rest:
+            options[_VALUE_FLAGS[flag]] = rest.pop(0)
+        else:
+            return None  # help, --ingest, a typo: click says it best
+    return options
+
+
+def quick_check(argv: list[str]) -> int | None:
+    """Answer `check` and return its exit code, or None to hand the command line to click."""
+    options = _parse(argv)
+    if options is None:
+        return None
+    from spendlane.ledger import LedgerError, SqliteLedger
+    from spendlane.money import parse_usd
+    from spendlane.policy.service import (
+        check,
+        check_json,
+        check_text,
+        load_budgets,
+        make_call,
+        now_ms,
+        status_after,
+    )
+    from spendlane.tomlconfig import ConfigError
+
+    call_fields = {k: str(v) for k, v in options.items() if k not in _NOT_CALL}
+    try:
+        call = make_call(**call_fields)
+        estimate = parse_usd(str(options.get("estimate_usd", "0")))
+    except ValueError:
+        return None  # a bad value: click prints the usage error
+    config_path = Path(str(options["config"])) if "config" in options else None
+    if config_path is not None and not config_path.is_file():
+        return None
+    try:
+        config = load_budgets(config_path)
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    db = options.get("db") or _env_db()
+    if not db:
+        from spendlane.paths import default_ledger_path
+
+        db = str(default_ledger_path())
+    at = now_ms()
+    try:
+        with SqliteLedger(Path(str(db))) as ledger:
+            result = check(ledger, config, call, estimate, at)
+            status_after(ledger, config, result.states, at)
+    except LedgerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    if options.get("json"):
+        import json
+
+        indent = 2 if sys.stdout.isatty() else None
+        print(json.dumps(check_json(result), indent=indent))
+    else:
+        print(check_text(result))
+    return int(result.decision.action)
+
+
+def _env_db() -> str | None:
+    import os
+
+    return os.environ.get("SPENDLANE_DB") or None
