@@ -163,18 +163,26 @@ def _limit_notice(line: _Line, ts_ms: int) -> LimitNotice | None:
     text = _message_text(line)
     if not text or "limit" not in text.lower():
         return None
-    reset_at_ms: int | None = None
-    pipe = _LIMIT_PIPE.search(text)
-    if pipe:
-        reset_at_ms = int(pipe.group(1)) * 1000
-    else:
-        resets = _LIMIT_RESETS.search(text)
-        if resets:
-            reset_at_ms = _next_local_time(ts_ms, resets)
     return LimitNotice(
-        ts_ms=ts_ms, source=SOURCE, reset_at_ms=reset_at_ms, text=text[:500],
+        ts_ms=ts_ms, source=SOURCE, reset_at_ms=limit_reset_at_ms(text, ts_ms), text=text[:500],
         session_id=line.sessionId,
     )  # fmt: skip
+
+
+def limit_reset_at_ms(text: str, ts_ms: int) -> int | None:
+    """When a Claude Code usage-limit message says the window resets, in epoch ms.
+
+    Reads both forms Claude Code writes: "Claude AI usage limit reached|<unix seconds>" and
+    "You've hit your limit · resets 3pm (Europe/Berlin)" (the first such wall-clock time after
+    `ts_ms`, when the message was seen). None when the text names no reset time.
+    """
+    pipe = _LIMIT_PIPE.search(text)
+    if pipe:
+        return int(pipe.group(1)) * 1000
+    resets = _LIMIT_RESETS.search(text)
+    if resets:
+        return _next_local_time(ts_ms, resets)
+    return None
 
 
 def _message_text(line: _Line) -> str | None:
