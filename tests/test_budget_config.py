@@ -263,7 +263,7 @@ def test_levels_not_given_follow_the_given_ones(tmp_path: Path, given: str, leve
     assert load_config(write(tmp_path, "config.toml", text)).budgets[0].levels == levels
 
 
-def test_long_and_short_forms_together_and_lanes_ignored(tmp_path: Path) -> None:
+def test_long_and_short_forms_together_with_lanes(tmp_path: Path) -> None:
     path = write(tmp_path, "config.toml", """\
 [budgets]
 daily_limit_usd = 5
@@ -274,13 +274,18 @@ model = "claude-opus-*"
 period = "day"
 limit_usd = "2/day"
 
-[lanes]
-anything = "goes, for now"
+[[lanes]]
+name = "claude"
+provider = "claude"
+on_block = "claude"
 """)  # fmt: skip
     config = load_config(path)
     assert [(b.name, b.period, b.line) for b in config.budgets] == [
         ("opus", "day", 4),
         ("daily", "day", 2),
+    ]
+    assert [(lane.name, lane.provider, lane.kind) for lane in config.lanes] == [
+        ("claude", "anthropic", "claude")
     ]
 
 

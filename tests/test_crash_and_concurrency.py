@@ -21,10 +21,10 @@ SUMS = ("COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m_tok
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 80 MB of realistic logs, big enough that an ingest takes a couple of seconds."""
+    """About 160 MB of realistic logs, big enough that an ingest takes a couple of seconds."""
     root = tmp_path_factory.mktemp("corpus")
     subprocess.run([sys.executable, str(REPO / "bench" / "corpus.py"), str(root), "--size-mb",
-                    "80", "--seed", "3", "--workers", "2"], check=True,
+                    "160", "--seed", "3", "--workers", "2"], check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     return root
 

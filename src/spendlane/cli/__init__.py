@@ -13,7 +13,7 @@ __all__ = ["main"]
 
 def __getattr__(name: str) -> Any:
     if name == "main":
-        from spendlane.cli import budgets  # noqa: F401  (registers the budget commands)
+        from spendlane.cli import budgets, lanes  # noqa: F401  (register their commands)
         from spendlane.cli.app import main
 
         return main

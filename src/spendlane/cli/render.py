@@ -408,3 +408,22 @@ def costs_tables(summary: Any) -> None:
     if summary.unpriced_events:
         console.print(f"[yellow]{summary.unpriced_events} calls this month have no known price "
                       "and are not in these sums.[/]")  # fmt: skip
+
+
+def lanes_table(rows: list[dict[str, Any]], reason: str, *, configured: bool) -> None:
+    colours = {"allow": "green", "warn": "yellow", "throttle": "dark_orange", "block": "red",
+               "free": "cyan"}  # fmt: skip
+    title = "Lanes" + ("" if configured else escape(" (the default set: no [[lanes]] configured)"))
+    table = Table(title=title)
+    for name in ("Lane", "Provider", "Kind", "Now", "On throttle", "On block", "Environment"):
+        table.add_column(name)
+    for row in rows:
+        marker = " ◀ auto" if row["auto"] else ""
+        now = f"[{colours.get(row['state'], 'white')}]{row['state']}[/]"
+        if row["decidedBy"]:
+            now += f" ({escape(', '.join(row['decidedBy']))})"
+        table.add_row(escape(row["name"]) + marker, escape(row["provider"]), row["kind"], now,
+                      escape(row["onThrottle"] or "-"), escape(row["onBlock"] or "-"),
+                      escape(" ".join(row["env"])) or "-")  # fmt: skip
+    console.print(table)
+    console.print(f"auto: {escape(reason)}", highlight=False)

@@ -37,9 +37,12 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from spendlane.tomlconfig import ConfigError, Where, key_lines, line_at, load_toml
+
+if TYPE_CHECKING:
+    from spendlane.lanes.config import Lane
 
 __all__ = [
     "CONFIG_NAMES",
@@ -148,6 +151,7 @@ class BudgetConfig:
     alerts: AlertSettings
     timezone: str | None = None  # IANA name; None: the machine's local zone
     week_start: str = "monday"
+    lanes: tuple[Lane, ...] = ()  # as configured; see `lanes.config` (empty: the default set)
 
 
 def empty_config() -> BudgetConfig:
@@ -365,12 +369,18 @@ def _build(doc: _Doc, data: dict[str, Any]) -> BudgetConfig:
     alerts = AlertSettings()
     if top.get("alerts") is not None:
         alerts = _alerts(top.child("alerts", "alert settings"))
+    lanes: tuple[Lane, ...] = ()
+    if top.get("lanes") is not None:
+        from spendlane.lanes.config import parse_lanes
+
+        lanes = parse_lanes(top, set(first))
     return BudgetConfig(
         path=doc.path,
         budgets=tuple(item.budget for item in found),
         alerts=alerts,
         timezone=timezone,
         week_start=week_start,
+        lanes=lanes,
     )
 
 

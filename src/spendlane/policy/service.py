@@ -76,7 +76,9 @@ def _cached_config(path: Path) -> BudgetConfig:
         digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
     except OSError:
         return load_config(path)  # let the loader say what is wrong with it
-    key = f"{path.resolve()}|{digest}|{__version__}"  # the content: edits always count
+    # The file's content (edits always count) and the classes' shape (a new field is a new
+    # cache, even within one version).
+    key = f"{path.resolve()}|{digest}|{__version__}|{_config_shape()}"
     cache = data_dir() / "config-cache.pickle"
     try:
         with open(cache, "rb") as f:
@@ -96,12 +98,23 @@ def _cached_config(path: Path) -> BudgetConfig:
     return loaded
 
 
+def _config_shape() -> str:
+    from spendlane.lanes.config import Lane
+
+    classes = [*_CONFIG_CLASSES.values(), Lane]
+    return ";".join(f"{c.__name__}:{','.join(getattr(c, '__slots__', ()))}" for c in classes)
+
+
 class _ConfigUnpickler(pickle.Unpickler):
     """Builds only the config's own classes and paths: a planted file can run nothing."""
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "spendlane.policy.config" and name in _CONFIG_CLASSES:
             return _CONFIG_CLASSES[name]
+        if module == "spendlane.lanes.config" and name == "Lane":
+            from spendlane.lanes.config import Lane
+
+            return Lane
         if module == "pathlib" and name in ("PosixPath", "WindowsPath", "Path"):
             return getattr(pathlib, name)
         raise pickle.UnpicklingError(f"not part of a budget config: {module}.{name}")
