@@ -32,16 +32,22 @@ def lanes_command(context: Context, config_path: Path | None, as_json: bool) -> 
     config = _config(config_path)
     lanes = _lanes_of(config)
     at = now_ms()
+    from spendlane.lanes.dispatch import limited_lanes
+
     with context.ledger() as ledger:
         states = budget_states(ledger, config, at)
+        limited = limited_lanes(ledger, at)
     zone = zone_of(config)
-    auto = pick_lane(lanes, states, Call(), now_ms=at, zone=zone)
+    auto = pick_lane(lanes, states, Call(), now_ms=at, zone=zone, limited=limited)
     rows = []
     for lane in lanes:
         decision = None if lane.free else gate(lane, states, Call(), 0)
         rows.append({
             "name": lane.name, "provider": lane.provider, "kind": lane.kind,
-            "free": lane.free, "state": "free" if decision is None else decision.action.word,
+            "free": lane.free,
+            "state": "limited" if lane.name in limited else
+                     "free" if decision is None else decision.action.word,
+            "limitedUntilMs": limited.get(lane.name),
             "decidedBy": [s.budget.name for s in decision.deciding] if decision else [],
             "onThrottle": lane.on_throttle, "onBlock": lane.on_block,
             "env": shown_env(lane), "auto": auto.lane is not None and auto.lane.name == lane.name,
@@ -67,6 +73,8 @@ def lanes_command(context: Context, config_path: Path | None, as_json: bool) -> 
 @click.option("--max-turns", type=int, help="Claude Code's turn cap (default 40).")
 @click.option("--timeout", "timeout_s", type=float, help="Wall-clock seconds (default 3600).")
 @click.option("--dry-run", is_flag=True, help="Print the lane, why, and the exact command.")
+@click.option("--retry-on-limit", is_flag=True,
+              help="On a provider limit, try once more on the next lane.")  # fmt: skip
 @CONFIG_OPTION
 @click.option("-j", "--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -82,6 +90,7 @@ def run_command(
     max_turns: int | None,
     timeout_s: float | None,
     dry_run: bool,
+    retry_on_limit: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -99,10 +108,13 @@ def run_command(
     config = _config(config_path)
     at = now_ms()
     call = make_call(agent=agent, task_type=task_type, model=model)
+    from spendlane.lanes.dispatch import limited_lanes
+
     with context.ledger() as ledger:
         states = budget_states(ledger, config, at)
+        limited = limited_lanes(ledger, at)
     pick = pick_lane(_lanes_of(config), states, call, wanted=wanted, now_ms=at,
-                     zone=zone_of(config))  # fmt: skip
+                     zone=zone_of(config), limited=limited)  # fmt: skip
     if pick.lane is None:
         if as_json:
             _echo_json({"lane": None, "reason": pick.reason, "exitCode": 30})
@@ -125,6 +137,37 @@ def run_command(
             click.echo(f"command: {env + ' ' if env else ''}{shlex.join(argv)}")
             click.echo(f"timeout: {limits.timeout_s:g} s")
         return
-    raise click.ClickException(
-        "running on a lane is not built yet: use --dry-run to see the lane and command"
-    )
+    from spendlane.lanes.dispatch import dispatch
+
+    with context.ledger() as ledger:
+        result = dispatch(
+            ledger, config, prompt, wanted=wanted, call=call, task_id=task_id, model=model,
+            max_budget_usd=max_budget_usd, max_turns=max_turns, timeout_s=timeout_s,
+            retry_on_limit=retry_on_limit,
+            on_line=None if as_json else lambda line: click.echo(line, nl=False),
+        )  # fmt: skip
+    outcome = result.outcome
+    summary = {
+        "lane": result.lane, "reason": result.reason, "exitCode": result.exit_code,
+        "timedOut": result.timed_out, "retriedFrom": result.retried_from,
+        "costUsd": result.cost_nano / 1e9, "newEvents": result.stored,
+        "sessionId": outcome.session_id if outcome else None,
+        "result": outcome.result_text if outcome else None,
+        "subtype": outcome.subtype if outcome else None,
+        "limit": ({"kind": outcome.limit.kind, "resetAtMs": outcome.limit.reset_at_ms}
+                  if outcome and outcome.limit else None),
+    }  # fmt: skip
+    if as_json:
+        _echo_json(summary)
+    else:
+        from spendlane.money import format_usd
+
+        note = f"lane {result.lane}: {result.reason}" if result.lane else result.reason
+        if result.timed_out:
+            note += f"; killed after {timeout_s or 'the'} s wall clock"
+        if outcome is not None:
+            note += f"; {result.stored} calls, {format_usd(result.cost_nano)}"
+            if outcome.limit is not None:
+                note += f"; provider limit ({outcome.limit.kind}): lane marked limited"
+        click.echo(note, err=True)
+    sys.exit(result.exit_code)

@@ -412,7 +412,7 @@ def costs_tables(summary: Any) -> None:
 
 def lanes_table(rows: list[dict[str, Any]], reason: str, *, configured: bool) -> None:
     colours = {"allow": "green", "warn": "yellow", "throttle": "dark_orange", "block": "red",
-               "free": "cyan"}  # fmt: skip
+               "free": "cyan", "limited": "magenta"}  # fmt: skip
     title = "Lanes" + ("" if configured else escape(" (the default set: no [[lanes]] configured)"))
     table = Table(title=title)
     for name in ("Lane", "Provider", "Kind", "Now", "On throttle", "On block", "Environment"):

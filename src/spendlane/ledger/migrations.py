@@ -252,4 +252,14 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_pending ON alerts (status) WHERE status = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = """
+-- A lane its provider limited ("usage limit reached") and until when: `run` skips it.
+CREATE TABLE lane_limits (
+    lane TEXT PRIMARY KEY,
+    until_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
