@@ -124,3 +124,40 @@ def test_everything_blocked_refuses_with_the_notice(env: Env) -> None:
     assert out.returncode == 30
     assert "Cloud budget exhausted: no lane can take the work until" in out.stderr
     assert flags_seen(env) == []  # nothing was started
+
+
+def test_ten_parallel_runs_cannot_overshoot_a_hard_budget(env: Env) -> None:
+    """Each run reserves its $2 cap first: against $10 (block at 95 %) four can hold at once;
+    the others are refused or move on, and nothing runs on a lane the budget has closed."""
+    config = CONFIG.replace('on_block = "codex"', "")  # no other lane: refused is refused
+    (env.home / "config.toml").write_text(config)
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "spendlane", "run", "--json",
+                          "--max-budget-usd", "2", f"task {n}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+                              "FAKE_AGENT_LOG": str(env.root / "agent.log"),
+                              "FAKE_AGENT_SLEEP": "2", "FAKE_AGENT_COST": "0.01"})
+        for n in range(10)
+    ]  # fmt: skip
+    codes = [run.wait(timeout=120) for run in runs]
+    assert set(codes) <= {0, 30}
+    started = len(flags_seen(env))
+    assert started == codes.count(0)
+    assert 1 <= started <= 4  # 4 × $2 = $8 held; a fifth would reach $10 (100 % ≥ 95 %)
+
+
+def test_the_python_api_picks_and_dispatches(env: Env, monkeypatch: object) -> None:
+    import spendlane
+
+    (env.home / "config.toml").write_text(CONFIG)
+    os.environ["PATH"] = f"{FAKES}{os.pathsep}{os.environ['PATH']}"
+    try:
+        assert spendlane.pick_lane().lane.name == "claude"  # type: ignore[union-attr]
+        result = spendlane.dispatch("summarise", agent="api", task_id="T-9")
+    finally:
+        os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
+    assert (result.lane, result.exit_code) == ("claude", 0)
+    assert result.outcome is not None and result.outcome.result_text == "Done."
+    assert result.cost_nano > 0
+    assert {row[3:5] for row in events(env)} == {("api", "T-9")}

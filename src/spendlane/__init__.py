@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from decimal import Decimal
 
+    from spendlane.lanes.dispatch import RunResult
+    from spendlane.lanes.pick import Pick
     from spendlane.ledger import SqliteLedger
     from spendlane.policy.service import CheckResult
 
 __version__ = "0.1.0"
-__all__ = ["budget_status", "check", "record", "reserve", "settle"]
+__all__ = ["budget_status", "check", "dispatch", "pick_lane", "record", "reserve", "settle"]
 
 
 @contextmanager
@@ -132,3 +134,59 @@ def budget_status(
         status_after(ledger, budgets, states)
     zone = zone_of(budgets)
     return [state_json(state, zone) for state in states]
+
+
+def pick_lane(
+    *,
+    lane: str = "auto",
+    estimate_usd: float | str | Decimal = 0,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+    **call: str | None,
+) -> Pick:
+    """The lane a dispatch would run on now (`.lane`, `.reason`, `.refused`), as `spendlane
+    run --dry-run` decides it; `call` as for `check`."""
+    from spendlane.lanes.config import DEFAULT_LANES
+    from spendlane.lanes.dispatch import limited_lanes
+    from spendlane.lanes.pick import pick_lane as pick
+    from spendlane.policy.service import budget_states, load_budgets, make_call, now_ms, zone_of
+
+    budgets = load_budgets(Path(config) if config else None)
+    at = now_ms()
+    with _ledger(db) as ledger:
+        states = budget_states(ledger, budgets, at)
+        limited = limited_lanes(ledger, at)
+    return pick(budgets.lanes or DEFAULT_LANES, states, make_call(**call), wanted=lane,
+                estimate_nano=_nano(estimate_usd), limited=limited, now_ms=at,
+                zone=zone_of(budgets))  # fmt: skip
+
+
+def dispatch(
+    prompt: str,
+    *,
+    lane: str = "auto",
+    agent: str | None = None,
+    task_id: str | None = None,
+    task_type: str | None = None,
+    model: str | None = None,
+    max_budget_usd: float | None = None,
+    max_turns: int | None = None,
+    timeout_s: float | None = None,
+    retry_on_limit: bool = False,
+    db: str | Path | None = None,
+    config: str | Path | None = None,
+) -> RunResult:
+    """Run `prompt` on the lane the budgets allow, metered: what an orchestrator calls instead
+    of `subprocess.run(["claude", "-p", prompt])`. The result has `.lane`, `.exit_code`,
+    `.cost_nano`, `.outcome.result_text` and `.outcome.events`; exit code 30 means refused
+    (`.reason` says why and until when)."""
+    from spendlane.lanes.dispatch import dispatch as run
+    from spendlane.policy.service import load_budgets, make_call
+
+    budgets = load_budgets(Path(config) if config else None)
+    with _ledger(db) as ledger:
+        return run(ledger, budgets, prompt, wanted=lane,
+                   call=make_call(agent=agent, task_type=task_type, model=model),
+                   task_id=task_id, model=model, max_budget_usd=max_budget_usd,
+                   max_turns=max_turns, timeout_s=timeout_s,
+                   retry_on_limit=retry_on_limit)  # fmt: skip
