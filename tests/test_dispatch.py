@@ -161,3 +161,14 @@ def test_the_python_api_picks_and_dispatches(env: Env, monkeypatch: object) -> N
     assert result.outcome is not None and result.outcome.result_text == "Done."
     assert result.cost_nano > 0
     assert {row[3:5] for row in events(env)} == {("api", "T-9")}
+
+
+def test_an_own_command_is_metered_on_a_named_lane(env: Env) -> None:
+    (env.home / "config.toml").write_text(CONFIG)
+    out = spendlane(env, "run", "--lane", "claude", "--json", "--agent", "wrapped", "--",
+                    "claude", "-p", "my own flags", "--output-format", "json", "--max-turns", "2",
+                    FAKE_AGENT_COST="0.5")  # fmt: skip
+    summary = json.loads(out.stdout)
+    assert (summary["lane"], summary["exitCode"], summary["newEvents"]) == ("claude", 0, 2)
+    assert flags_seen(env)[-1]["max_turns"] in (2, "2")
+    assert {row[3] for row in events(env)} == {"wrapped"}

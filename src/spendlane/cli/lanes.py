@@ -61,8 +61,8 @@ def lanes_command(context: Context, config_path: Path | None, as_json: bool) -> 
     render.lanes_table(rows, auto.reason, configured=bool(config.lanes))
 
 
-@main.command("run", context_settings={"ignore_unknown_options": False})
-@click.argument("prompt", required=False)
+@main.command("run")
+@click.argument("words", nargs=-1, type=click.UNPROCESSED, metavar="PROMPT | -- CMD ...")
 @click.option("--lane", "wanted", default="auto", show_default=True,
               help="A lane's name, or auto: the policy's choice.")  # fmt: skip
 @click.option("--agent")
@@ -80,7 +80,7 @@ def lanes_command(context: Context, config_path: Path | None, as_json: bool) -> 
 @click.pass_obj
 def run_command(
     context: Context,
-    prompt: str | None,
+    words: tuple[str, ...],
     wanted: str,
     agent: str | None,
     task_id: str | None,
@@ -94,7 +94,8 @@ def run_command(
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Run PROMPT on the lane the budgets allow, metered (see docs/lanes.md).
+    """Run PROMPT on the lane the budgets allow, metered (see docs/lanes.md); or, after
+    `--`, run CMD on the lane (use --lane), metered like that lane's agent.
 
     Exit 30 with the notice when every lane is blocked.
     """
@@ -103,8 +104,11 @@ def run_command(
     from spendlane.lanes.pick import pick_lane
     from spendlane.policy.service import budget_states, make_call, now_ms, zone_of
 
-    if not prompt:
-        raise click.UsageError("give the PROMPT to run")
+    after = sys.argv[sys.argv.index("run") + 1 :] if "run" in sys.argv else []
+    command = list(words) if "--" in after else None
+    prompt = "" if command else " ".join(words)
+    if not prompt and not command:
+        raise click.UsageError("give the PROMPT to run, or -- CMD ...")
     config = _config(config_path)
     at = now_ms()
     call = make_call(agent=agent, task_type=task_type, model=model)
@@ -122,7 +126,7 @@ def run_command(
             click.echo(pick.reason, err=True)
         sys.exit(30)
     limits = guardrails(pick.lane, max_budget_usd, max_turns, timeout_s)
-    argv = build_command(pick.lane, prompt, limits, model)
+    argv = command or build_command(pick.lane, prompt, limits, model)
     if dry_run:
         plan = {"lane": pick.lane.name, "provider": pick.lane.provider, "reason": pick.reason,
                 "path": list(pick.path), "command": argv, "env": shown_env(pick.lane),
@@ -143,7 +147,7 @@ def run_command(
         result = dispatch(
             ledger, config, prompt, wanted=wanted, call=call, task_id=task_id, model=model,
             max_budget_usd=max_budget_usd, max_turns=max_turns, timeout_s=timeout_s,
-            retry_on_limit=retry_on_limit,
+            retry_on_limit=retry_on_limit, command=command,
             on_line=None if as_json else lambda line: click.echo(line, nl=False),
         )  # fmt: skip
     outcome = result.outcome

@@ -83,14 +83,17 @@ def dispatch(
     retry_on_limit: bool = False,
     on_line: Callable[[str], None] | None = None,
     environ: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> RunResult:
-    """Run `prompt` on the lane the budgets allow; see the module docstring."""
+    """Run `prompt` on the lane the budgets allow; see the module docstring. With `command`,
+    run that instead (metered as the lane's kind: its output is read the same way)."""
     call = call or Call()
     lanes = config.lanes or DEFAULT_LANES
     result = _dispatch_once(ledger, config, lanes, prompt, wanted, call, task_id, model,
-                            max_budget_usd, max_turns, timeout_s, on_line, environ)  # fmt: skip
+                            max_budget_usd, max_turns, timeout_s, on_line, environ,
+                            command)  # fmt: skip
     outcome = result.outcome
-    if retry_on_limit and outcome is not None and outcome.limit is not None:
+    if retry_on_limit and not command and outcome is not None and outcome.limit is not None:
         again = _dispatch_once(ledger, config, lanes, prompt, "auto", call, task_id, model,
                                max_budget_usd, max_turns, timeout_s, on_line, environ)  # fmt: skip
         again.retried_from = result.lane
@@ -112,6 +115,7 @@ def _dispatch_once(
     timeout_s: float | None,
     on_line: Callable[[str], None] | None,
     environ: dict[str, str] | None,
+    command: list[str] | None = None,
 ) -> RunResult:
     at = now_ms()
     states = budget_states(ledger, config, at)
@@ -121,7 +125,7 @@ def _dispatch_once(
         return RunResult(None, pick.reason, REFUSED)
     lane = pick.lane
     limits = guardrails(lane, max_budget_usd, max_turns, timeout_s)
-    argv = build_command(lane, prompt, limits, model)
+    argv = list(command) if command else build_command(lane, prompt, limits, model)
     env, missing = expand_env(lane, dict(environ if environ is not None else os.environ))
     if missing:
         return RunResult(lane.name, f"lane {lane.name} needs {', '.join(missing)} set", 1, argv)
@@ -140,7 +144,7 @@ def _dispatch_once(
         if hold is not None:
             settle(ledger, hold, None, record=False)
     run_id = os.urandom(8).hex()
-    outcome = _parse(lane, text, run_id, at, model)
+    outcome = _parse(lane, text, run_id, at, model, own_command=bool(command))
     result = RunResult(lane.name, _reason(pick), TIMED_OUT if timed_out else code, argv,
                        outcome, timed_out=timed_out, output=text)  # fmt: skip
     if outcome is not None:
@@ -195,8 +199,10 @@ def _run(
     return code, "".join(lines), timed_out
 
 
-def _parse(lane: Lane, text: str, run_id: str, at: int, model: str | None) -> RunOutcome | None:
-    if lane.command:
+def _parse(
+    lane: Lane, text: str, run_id: str, at: int, model: str | None, *, own_command: bool = False
+) -> RunOutcome | None:
+    if lane.command and not own_command:
         return None  # a command of your own: spendlane cannot read what it spent
     if lane.kind == "claude":
         return parse_claude_result(text, run_id=run_id, ts_ms=at)
