@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -172,3 +173,24 @@ def test_an_own_command_is_metered_on_a_named_lane(env: Env) -> None:
     assert (summary["lane"], summary["exitCode"], summary["newEvents"]) == ("claude", 0, 2)
     assert flags_seen(env)[-1]["max_turns"] in (2, "2")
     assert {row[3] for row in events(env)} == {"wrapped"}
+
+
+def test_a_crash_with_zero_cost_is_counted_from_the_sessions_transcript(env: Env) -> None:
+    """Claude Code writes its transcript as it goes; a run that dies reporting $0 still
+    spent money, and the transcript says how much."""
+    from spendlane.demo import claude_assistant
+
+    (env.home / "config.toml").write_text(CONFIG)
+    transcript = env.session_file("crashed-run")
+    transcript.parent.mkdir(parents=True)
+    line = claude_assistant(when=dt.datetime.now(dt.UTC), session_id="crashed-run", message_id="m1",
+        request_id="r1", output_tokens=4321, model="claude-sonnet-4-5-20250929")  # fmt: skip
+    transcript.write_text(json.dumps(line) + "\n")
+    out = spendlane(env, "run", "--json", "doomed", FAKE_AGENT_MODE="crash_zero_cost")
+    summary = json.loads(out.stdout)
+    assert summary["costUsd"] == 0 and summary["exitCode"] != 0
+    with SqliteLedger(env.ledger_path) as ledger:
+        kept = ledger.connection.execute(
+            "SELECT source, output_tokens FROM events WHERE source = 'claude_code'"
+        ).fetchall()
+    assert kept == [("claude_code", 4321)]
