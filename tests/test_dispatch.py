@@ -194,3 +194,17 @@ def test_a_crash_with_zero_cost_is_counted_from_the_sessions_transcript(env: Env
             "SELECT source, output_tokens FROM events WHERE source = 'claude_code'"
         ).fetchall()
     assert kept == [("claude_code", 4321)]
+
+
+def test_budget_and_turn_trips_are_metered_and_reported(env: Env) -> None:
+    (env.home / "config.toml").write_text(CONFIG)
+    tripped = json.loads(spendlane(env, "run", "--json", "--max-budget-usd", "0.5", "big job",
+                                   FAKE_AGENT_MODE="max_budget").stdout)  # fmt: skip
+    assert tripped["subtype"] == "error_max_budget_usd"
+    assert tripped["exitCode"] != 0
+    assert 0.5 < tripped["costUsd"] < 0.6  # the estimate it stopped on, slightly over the cap
+    turns = json.loads(spendlane(env, "run", "--json", "--max-turns", "2", "long job",
+                                 FAKE_AGENT_MODE="max_turns").stdout)  # fmt: skip
+    assert turns["subtype"] == "error_max_turns"
+    assert turns["newEvents"] >= 1
+    assert [f["max_turns"] for f in flags_seen(env)][-1] in (2, "2")
