@@ -6,15 +6,20 @@ every dispatch, can take its quick path (`cli.quick`) without importing click at
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 __all__ = ["main"]
 
+# Modules that add commands to `main` when imported (app.py defines it and the reports).
+COMMAND_MODULES = ("budgets", "lanes")
+
 
 def __getattr__(name: str) -> Any:
     if name == "main":
-        from spendlane.cli import budgets, lanes  # noqa: F401  (register their commands)
         from spendlane.cli.app import main
 
+        for module in COMMAND_MODULES:
+            import_module(f"spendlane.cli.{module}")
         return main
     raise AttributeError(name)
