@@ -122,18 +122,54 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport(sources={})
     tasks = _plan(ledger.cursors(), sources, roots or {}, report)
-    if tasks:
-        from spendlane.pricing.memory import catalog_version
-
-        remembered = ledger.price_cache(catalog_version())
-        committer = _Committer(ledger, report, sum(t.pending for t in tasks), progress)
-        for outcome in _run(tasks, (overrides or [], remembered), committer.total, workers):
-            committer.add(outcome)
-        committer.flush()
-        if committer.learned_prices:
-            ledger.remember_prices(list(committer.learned_prices.values()))
+    _execute(ledger, tasks, report, overrides, progress, workers)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def ingest_files(
+    ledger: SqliteLedger,
+    source: str,
+    paths: Iterable[str | Path],
+    *,
+    overrides: list[PriceOverride] | None = None,
+) -> IngestReport:
+    """Bring new calls in from these files of one source only (no discovery): the transcript
+    a Claude Code SessionEnd hook names, say. The same cursors, reads and commits as `ingest`,
+    so a later full ingest reads none of these bytes again."""
+    started = time.perf_counter()
+    report = IngestReport(sources={})
+    stats = report.sources.setdefault(source, SourceStats())
+    cursors = ledger.cursors()
+    tasks: list[Task] = []
+    seen: set[tuple[int, int]] = set()
+    for path in paths:
+        _add_task(source, str(path), cursors, seen, stats, tasks)
+    _execute(ledger, tasks, report, overrides, None, 1)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _execute(
+    ledger: SqliteLedger,
+    tasks: list[Task],
+    report: IngestReport,
+    overrides: list[PriceOverride] | None,
+    progress: Progress | None,
+    workers: int | None,
+) -> None:
+    """Read, parse and commit the planned files (the part `ingest` and `ingest_files` share)."""
+    if not tasks:
+        return
+    from spendlane.pricing.memory import catalog_version
+
+    remembered = ledger.price_cache(catalog_version())
+    committer = _Committer(ledger, report, sum(t.pending for t in tasks), progress)
+    for outcome in _run(tasks, (overrides or [], remembered), committer.total, workers):
+        committer.add(outcome)
+    committer.flush()
+    if committer.learned_prices:
+        ledger.remember_prices(list(committer.learned_prices.values()))
 
 
 def _plan(
@@ -151,21 +187,33 @@ def _plan(
         source_roots = roots.get(name) or source.default_roots()
         stats.roots = [str(r) for r in source_roots]
         for path in source.discover(source_roots):
-            try:
-                st = os.stat(path)
-            except OSError:
-                stats.files_seen += 1
-                stats.files_vanished += 1
-                continue
-            if (st.st_dev, st.st_ino) in seen:
-                continue  # the same file through another root
-            seen.add((st.st_dev, st.st_ino))
-            stats.files_seen += 1
-            cursor = cursors.get(path)
-            if not unchanged(cursor, st):
-                pending = st.st_size - (cursor.offset if cursor else 0)
-                tasks.append(Task(name, path, cursor, max(pending, 0)))
+            _add_task(name, path, cursors, seen, stats, tasks)
     return tasks
+
+
+def _add_task(
+    source: str,
+    path: str,
+    cursors: dict[str, FileCursor],
+    seen: set[tuple[int, int]],
+    stats: SourceStats,
+    tasks: list[Task],
+) -> None:
+    """Plan one file: a stat, and a task when it has bytes the cursor has not covered."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        stats.files_seen += 1
+        stats.files_vanished += 1
+        return
+    if (st.st_dev, st.st_ino) in seen:
+        return  # the same file through another root
+    seen.add((st.st_dev, st.st_ino))
+    stats.files_seen += 1
+    cursor = cursors.get(path)
+    if not unchanged(cursor, st):
+        pending = st.st_size - (cursor.offset if cursor else 0)
+        tasks.append(Task(source, path, cursor, max(pending, 0)))
 
 
 class _Committer:
