@@ -12,7 +12,7 @@ from typing import Any
 __all__ = ["main"]
 
 # Modules that add commands to `main` when imported (app.py defines it and the reports).
-COMMAND_MODULES = ("budgets", "lanes")
+COMMAND_MODULES = ("budgets", "lanes", "mcp")
 
 
 def __getattr__(name: str) -> Any:
