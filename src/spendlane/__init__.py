@@ -7,13 +7,11 @@ The Python API: `record` a call, `check` one about to be made, `reserve` money f
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+TYPE_CHECKING = False  # not from typing: the package is imported by every command
+if TYPE_CHECKING:  # so it imports nothing at run time
     from decimal import Decimal
+    from pathlib import Path
+    from typing import Any
 
     from spendlane.lanes.dispatch import RunResult
     from spendlane.lanes.pick import Pick
@@ -24,13 +22,21 @@ __version__ = "0.1.0"
 __all__ = ["budget_status", "check", "dispatch", "pick_lane", "record", "reserve", "settle"]
 
 
-@contextmanager
-def _ledger(db: str | Path | None) -> Iterator[SqliteLedger]:
+def _ledger(db: str | Path | None) -> SqliteLedger:
+    from pathlib import Path
+
     from spendlane.ledger import SqliteLedger
     from spendlane.paths import default_ledger_path
 
-    with SqliteLedger(Path(db) if db else default_ledger_path()) as ledger:
-        yield ledger
+    return SqliteLedger(Path(db) if db else default_ledger_path())
+
+
+def _config(config: str | Path | None) -> Any:
+    from pathlib import Path
+
+    from spendlane.policy.service import load_budgets
+
+    return load_budgets(Path(config) if config else None)
 
 
 def _nano(usd: float | str | Decimal) -> int:
@@ -69,9 +75,9 @@ def check(
     given and matches).
     """
     from spendlane.policy.service import check as check_call
-    from spendlane.policy.service import load_budgets, make_call, status_after
+    from spendlane.policy.service import make_call, status_after
 
-    budgets = load_budgets(Path(config) if config else None)
+    budgets = _config(config)
     with _ledger(db) as ledger:
         result = check_call(ledger, budgets, make_call(**call), _nano(estimate_usd))
         status_after(ledger, budgets, result.states)
@@ -91,10 +97,10 @@ def reserve(
     Raises `spendlane.policy.service.ReservationRefused` when that would take a hard-stop
     budget to its block level. Free it with `settle(id, real_usd)`; otherwise it expires.
     """
-    from spendlane.policy.service import load_budgets, make_call, status_after
+    from spendlane.policy.service import make_call, status_after
     from spendlane.policy.service import reserve as hold
 
-    budgets = load_budgets(Path(config) if config else None)
+    budgets = _config(config)
     with _ledger(db) as ledger:
         ident, result = hold(ledger, budgets, make_call(**call), _nano(usd), int(ttl_s * 1000))
         status_after(ledger, budgets, result.states)
@@ -121,14 +127,13 @@ def budget_status(
     """Every budget now, as `spendlane budget --json` shows it (and status.json holds)."""
     from spendlane.policy.service import (
         budget_states,
-        load_budgets,
         now_ms,
         state_json,
         status_after,
         zone_of,
     )
 
-    budgets = load_budgets(Path(config) if config else None)
+    budgets = _config(config)
     with _ledger(db) as ledger:
         states = budget_states(ledger, budgets, now_ms())
         status_after(ledger, budgets, states)
@@ -149,9 +154,9 @@ def pick_lane(
     from spendlane.lanes.config import DEFAULT_LANES
     from spendlane.lanes.dispatch import limited_lanes
     from spendlane.lanes.pick import pick_lane as pick
-    from spendlane.policy.service import budget_states, load_budgets, make_call, now_ms, zone_of
+    from spendlane.policy.service import budget_states, make_call, now_ms, zone_of
 
-    budgets = load_budgets(Path(config) if config else None)
+    budgets = _config(config)
     at = now_ms()
     with _ledger(db) as ledger:
         states = budget_states(ledger, budgets, at)
@@ -181,9 +186,9 @@ def dispatch(
     `.cost_nano`, `.outcome.result_text` and `.outcome.events`; exit code 30 means refused
     (`.reason` says why and until when)."""
     from spendlane.lanes.dispatch import dispatch as run
-    from spendlane.policy.service import load_budgets, make_call
+    from spendlane.policy.service import make_call
 
-    budgets = load_budgets(Path(config) if config else None)
+    budgets = _config(config)
     with _ledger(db) as ledger:
         return run(ledger, budgets, prompt, wanted=lane,
                    call=make_call(agent=agent, task_type=task_type, model=model),

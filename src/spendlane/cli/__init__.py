@@ -7,12 +7,15 @@ every dispatch, can take its quick path (`cli.quick`) without importing click at
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+
+TYPE_CHECKING = False  # not from typing: this package is on the statusline's path
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["main"]
 
 # Modules that add commands to `main` when imported (app.py defines it and the reports).
-COMMAND_MODULES = ("budgets", "lanes", "mcp")
+COMMAND_MODULES = ("budgets", "lanes", "mcp", "hooks")
 
 
 def __getattr__(name: str) -> Any:

@@ -23,8 +23,11 @@ _NOT_CALL = ("db", "json", "estimate_usd", "config")
 
 
 def run() -> None:
-    """The console script: `check` on the quick path when it can be, click otherwise."""
-    code = quick_check(sys.argv[1:])
+    """The console script: `check` and `statusline` on the quick path when they can be,
+    click otherwise."""
+    code = quick_statusline(sys.argv[1:])
+    if code is None:
+        code = quick_check(sys.argv[1:])
     if code is not None:
         sys.exit(code)
     from spendlane.cli import main
@@ -116,3 +119,56 @@ def _env_db() -> str | None:
     import os
 
     return os.environ.get("SPENDLANE_DB") or None
+
+
+def quick_statusline(argv: list[str]) -> int | None:
+    """`spendlane [--db PATH] statusline`: Claude Code's status line (always exit 0: a status
+    bar must never break the session)."""
+    rest = list(argv)
+    db: str | None = None
+    if rest[:1] == ["--db"] and len(rest) > 1:
+        db, rest = rest[1], rest[2:]
+    if rest != ["statusline"]:
+        return None
+    import time
+
+    from spendlane.integrations.statusline import parse_payload, record_rate_limits, render
+    from spendlane.paths import data_dir, default_ledger_path
+    from spendlane.periods import local_zone
+
+    payload = parse_payload(_read_stdin(deadline_s=1.0))
+    ledger = Path(db or _env_db() or default_ledger_path())
+    now = int(time.time() * 1000)
+    try:
+        if payload is not None:
+            record_rate_limits(ledger, payload, now)
+        line = render(payload, ledger, data_dir() / "status.json", now_ms=now,
+                      zone=local_zone(None))  # fmt: skip
+    except Exception as exc:  # a status bar must print something and never fail the session
+        line = f"spendlane: {type(exc).__name__}"
+    if payload is None:
+        line = f"{line} (no statusline data on stdin)"
+    print(line)
+    return 0
+
+
+def _read_stdin(deadline_s: float) -> str:
+    """All of stdin, but never wait past the deadline (a caller that keeps it open)."""
+    import os
+    import select
+    import time
+
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    chunks: list[bytes] = []
+    fd = sys.stdin.fileno()
+    end = time.monotonic() + deadline_s
+    while (left := end - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", errors="replace")

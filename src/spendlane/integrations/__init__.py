@@ -1,0 +1,1 @@
+"""Meeting agents where they run: Claude Code statusline and hooks, MCP."""
