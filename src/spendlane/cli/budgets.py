@@ -100,6 +100,11 @@ def refresh_status(ledger: Any, *, changed: bool) -> None:
         click.echo(f"budgets not evaluated: {exc}", err=True)
         return
     status_after(ledger, config)
+    from spendlane.policy.quota import raise_quota_alerts, window_states
+    from spendlane.policy.service import now_ms, zone_of
+
+    at = now_ms()
+    raise_quota_alerts(ledger, window_states(ledger, at), at, zone_of(config))
 
 
 @main.command("budget")
@@ -273,3 +278,51 @@ def settle_command(context: Context, reservation_id: str, amount: str | None,
                 f"no open reservation {reservation_id!r} (settled already, or expired)"
             ) from None
     click.echo(f"settled {reservation_id}" + (f" at ${amount}" if amount else ""))
+
+
+@main.command("quota")
+@CONFIG_OPTION
+@click.option("-j", "--json", "as_json", is_flag=True)
+@click.option("--no-ingest", is_flag=True, help="Use the ledger as it is.")
+@click.pass_obj
+def quota_command(
+    context: Context, config_path: Path | None, as_json: bool, no_ingest: bool
+) -> None:
+    """Subscription windows: used, reset, burn rate, projected at reset; the plan's value."""
+    from spendlane.policy.quota import PLAN_PRICES, plan_value, raise_quota_alerts, window_states
+    from spendlane.policy.service import now_ms, zone_of
+
+    config = _config(config_path)
+    zone = zone_of(config)
+    at = now_ms()
+    with context.ledger() as ledger:
+        if not no_ingest:
+            _ingest(ledger, _sources("all"), quiet=as_json)
+        states = window_states(ledger, at)
+        value = plan_value(ledger, config.plan, {**PLAN_PRICES, **dict(config.plan_prices)},
+                           zone, at)  # fmt: skip
+        raise_quota_alerts(ledger, states, at, zone)
+    if as_json:
+        _echo_json({
+            "windows": [{
+                "source": s.source, "window": s.window, "name": s.name,
+                "usedPercent": s.used_percent, "level": s.level,
+                "resetsAt": _iso(s.resets_at_ms, zone), "observedAt": _iso(s.observed_ms, zone),
+                "burnPercentPerHour": s.burn_per_hour, "projectedPercentAtReset":
+                    s.projected_percent,
+            } for s in states],
+            "plan": value.plan, "planPriceUsd": value.price_usd,
+            "monthValueUsd": value.month_value_nano / 1e9, "callsToday": value.calls_today,
+        })  # fmt: skip
+        return
+    from spendlane.cli import render
+
+    render.quota_tables(states, value, zone)
+
+
+def _iso(ms: int | None, zone: Any) -> str | None:
+    import datetime as dt
+
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")

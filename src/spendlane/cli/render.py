@@ -427,3 +427,36 @@ def lanes_table(rows: list[dict[str, Any]], reason: str, *, configured: bool) ->
                       escape(" ".join(row["env"])) or "-")  # fmt: skip
     console.print(table)
     console.print(f"auto: {escape(reason)}", highlight=False)
+
+
+def quota_tables(states: list[Any], value: Any, zone: Any) -> None:
+    """Plan windows as bars with their reset, burn rate and projection; then the plan's value."""
+    if not states:
+        console.print("No plan windows observed yet: they come from Claude Code's statusline "
+                      "(`spendlane statusline`) and Codex's logs.")  # fmt: skip
+    else:
+        table = Table(title=f"Plan windows ({zone})")
+        for name in ("Window", "Used", "", "Resets", "Burn", "At reset"):
+            table.add_column(name, justify="right" if name in ("Used", "Burn") else "left")
+        colours = {"ok": "green", "near-limit": "yellow", "limit": "red"}
+        for s in states:
+            filled = min(20, int(s.used_percent / 5))
+            bar = f"[{colours[s.level]}]{'█' * filled}[/]{'░' * (20 - filled)}"
+            resets = (dt.datetime.fromtimestamp(s.resets_at_ms / 1000, tz=zone)
+                      .strftime("%a %H:%M") if s.resets_at_ms else "-")  # fmt: skip
+            burn = f"{s.burn_per_hour:.1f}%/h" if s.burn_per_hour is not None else "-"
+            projected = (f"{s.projected_percent:.0f}%" if s.projected_percent is not None
+                         else "-")  # fmt: skip
+            table.add_row(escape(s.name), f"{s.used_percent:.0f}%", bar, resets, burn, projected)
+        console.print(table)
+    if value.plan:
+        price = value.price_usd or 0
+        ratio = f" ({value.month_value_nano / 1e9 / price:.1f}× its price)" if price else ""
+        console.print(f"This month's {escape(value.plan)} usage at API prices: "
+                      f"{usd(value.month_value_nano)} of a ${price:,.0f} plan{ratio}; "
+                      f"{value.calls_today} calls today.", highlight=False)  # fmt: skip
+    else:
+        console.print(f"This month's Claude Code usage at API prices: "
+                      f"{usd(value.month_value_nano)} (set `plan = \"max5\"` in the config to "
+                      f"compare with your plan); {value.calls_today} calls today.",
+                      highlight=False)  # fmt: skip

@@ -152,6 +152,8 @@ class BudgetConfig:
     timezone: str | None = None  # IANA name; None: the machine's local zone
     week_start: str = "monday"
     lanes: tuple[Lane, ...] = ()  # as configured; see `lanes.config` (empty: the default set)
+    plan: str | None = None  # the subscription plan: pro, max5, max20, team, or one of `plans`
+    plan_prices: tuple[tuple[str, float], ...] = ()  # [plans] name = monthly USD (overrides)
 
 
 def empty_config() -> BudgetConfig:
@@ -265,7 +267,7 @@ _SCOPE_KEYS = ("provider", "model", "agent", "project", "task_type", "source", "
                "account")  # fmt: skip
 _LEVEL_KEYS = ("warn", "throttle", "block")
 _LEVEL_DEFAULTS = (Levels().warn, Levels().throttle, Levels().block)
-_TOP_KEYS = ("timezone", "week_start", "budget", "budgets", "alerts", "lanes")
+_TOP_KEYS = ("timezone", "week_start", "budget", "budgets", "alerts", "lanes", "plan", "plans")
 _ENTRY_KEYS = ("name", *_SCOPE_KEYS, "backend", "period", "cycle_start_day", "limit_usd",
                "limit_tokens", *_LEVEL_KEYS, "levels", "hard_stop", "fallback",
                "floor")  # fmt: skip
@@ -374,6 +376,7 @@ def _build(doc: _Doc, data: dict[str, Any]) -> BudgetConfig:
         from spendlane.lanes.config import parse_lanes
 
         lanes = parse_lanes(top, set(first))
+    plan, prices = _plan(top)
     return BudgetConfig(
         path=doc.path,
         budgets=tuple(item.budget for item in found),
@@ -381,7 +384,28 @@ def _build(doc: _Doc, data: dict[str, Any]) -> BudgetConfig:
         timezone=timezone,
         week_start=week_start,
         lanes=lanes,
+        plan=plan,
+        plan_prices=prices,
     )
+
+
+def _plan(top: _Table) -> tuple[str | None, tuple[tuple[str, float], ...]]:
+    from spendlane.policy.quota import PLAN_PRICES
+
+    prices: dict[str, float] = {}
+    if top.get("plans") is not None:
+        table = top.child("plans", "plan prices")
+        for name, price in table.data.items():
+            if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+                raise table.fail(name, f"expected a monthly price in USD, got {price!r}")
+            prices[str(name)] = float(price)
+    plan = top.get("plan")
+    if plan is not None:
+        known = {**PLAN_PRICES, **prices}
+        if not isinstance(plan, str) or plan not in known:
+            raise top.fail("plan", f"expected one of {', '.join(sorted(known))} (or add it "
+                                   f"under [plans]), got {plan!r}")  # fmt: skip
+    return plan, tuple(prices.items())
 
 
 def _timezone(top: _Table) -> str | None:
