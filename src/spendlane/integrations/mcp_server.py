@@ -302,7 +302,8 @@ def _pick_lane(agent: str | None, model: str | None, db: Path | None) -> dict[st
     from spendlane.policy.service import zone_of
 
     pick = spendlane.pick_lane(agent=agent or None, model=model or None, db=db)
-    decision = pick.decision
+    # A free lane is never gated: the decision a pick carries then is the last blocked lane's.
+    decision = None if pick.lane is not None and pick.lane.free else pick.decision
     return {
         "lane": pick.lane.name if pick.lane else None,
         "provider": pick.lane.provider if pick.lane else None,
