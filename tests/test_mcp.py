@@ -177,17 +177,23 @@ def test_the_four_tools_over_stdio(env: Env) -> None:
     assert quota["timezone"] == "UTC"
     readings = quota["readings"]
     ages = [reading.pop("ageSeconds") for reading in readings]
+    # 10% -> 42.5% in 8 minutes: 243.75%/h, so the 5-hour window runs out before its reset.
+    projected = readings[1].pop("projectedPercent")
     assert readings == [
-        {"source": "codex", "window": "primary", "usedPercent": 90.0, "windowMinutes": 300,
-         "resetsAt": _iso(now_ms - 3_600_000), "reset": True, "readAt": _iso(now_ms - 7_200_000),
-         "sessionId": None},
-        {"source": "statusline", "window": "five_hour", "usedPercent": 42.5,
-         "windowMinutes": 300, "resetsAt": _iso(now_ms + 3_600_000), "reset": False,
-         "readAt": _iso(now_ms - 120_000), "sessionId": "s1"},
-        {"source": "statusline", "window": "seven_day", "usedPercent": 61.0,
-         "windowMinutes": 10080, "resetsAt": _iso(now_ms + 86_400_000), "reset": False,
-         "readAt": _iso(now_ms - 120_000), "sessionId": "s1"},
+        {"source": "codex", "window": "primary", "name": "Codex 5-hour", "usedPercent": 90.0,
+         "windowMinutes": 300, "resetsAt": _iso(now_ms - 3_600_000), "reset": True,
+         "readAt": _iso(now_ms - 7_200_000), "burnPerHour": None, "projectedPercent": None,
+         "level": None, "sessionId": None},
+        {"source": "statusline", "window": "five_hour", "name": "Claude 5-hour",
+         "usedPercent": 42.5, "windowMinutes": 300, "resetsAt": _iso(now_ms + 3_600_000),
+         "reset": False, "readAt": _iso(now_ms - 120_000), "burnPerHour": 243.75,
+         "level": "limit", "sessionId": "s1"},
+        {"source": "statusline", "window": "seven_day", "name": "Claude 7-day",
+         "usedPercent": 61.0, "windowMinutes": 10080, "resetsAt": _iso(now_ms + 86_400_000),
+         "reset": False, "readAt": _iso(now_ms - 120_000), "burnPerHour": None,
+         "projectedPercent": None, "level": "ok", "sessionId": "s1"},
     ]  # fmt: skip
+    assert projected == pytest.approx(42.5 + 243.75, abs=1)
     assert 7200 <= ages[0] < 7260 and 120 <= ages[1] < 180 and 120 <= ages[2] < 180
 
     # Default lanes: anthropic's month budget blocks, so the work goes to its on_block lane.

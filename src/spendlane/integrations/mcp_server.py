@@ -262,26 +262,37 @@ def quota_status(
 
 
 def _quota_status(db: Path | None, ingest: bool, at_ms: int | None) -> dict[str, Any]:
+    from spendlane.policy.quota import WINDOW_NAMES, window_states
     from spendlane.policy.service import zone_of
 
     zone = zone_of(_budgets())
+    at = at_ms if at_ms is not None else _now_ms()
     with _ledger(db) as ledger:
         if ingest:
             _ingest(ledger)
         rows = ledger.connection.execute(_LATEST_READINGS).fetchall()
-    at = at_ms if at_ms is not None else _now_ms()
+        # burn rate, projection and level as `spendlane quota` sees them (running windows)
+        running = {(s.source, s.window): s for s in window_states(ledger, at)}
     readings = []
     for source, window, used, minutes, resets_ms, ts_ms, session in rows:
+        state = running.get((source, window))
+        reset = resets_ms is not None and resets_ms <= at
+        burn = state.burn_per_hour if state and not reset else None
+        projected = state.projected_percent if state and not reset else None
         readings.append({
             "source": source,
             "window": window,
+            "name": WINDOW_NAMES.get((source, window), window),
             "usedPercent": used,
             "windowMinutes": minutes,
             "resetsAt": _iso(resets_ms, zone),
             # The window has rolled over since: its percent no longer holds.
-            "reset": resets_ms is not None and resets_ms <= at,
+            "reset": reset,
             "readAt": _iso(ts_ms, zone),
             "ageSeconds": max(0, (at - ts_ms) // 1000),
+            "burnPerHour": round(burn, 2) if burn is not None else None,
+            "projectedPercent": round(projected, 2) if projected is not None else None,
+            "level": state.level if state and not reset else None,
             "sessionId": session,
         })  # fmt: skip
     return {"readings": readings, "timezone": str(zone)}
