@@ -9,7 +9,7 @@ Four tools, each answering with JSON-able data (see docs/mcp.md):
 - `pick_lane(agent, model)`: the lane a dispatch would run on now, and why.
 
 The tool bodies below are plain functions over the core (no SDK in them); `build_server` wraps
-them for the official `mcp` SDK, which is imported only there: it takes about a second to load,
+them for the official `mcp` SDK, which is imported only there: it takes about half a second to load,
 and nothing but `spendlane mcp` should pay for it.
 
 Freshness: the reporting tools (`spend_summary`, `budget_status`, `quota_status`) first bring
