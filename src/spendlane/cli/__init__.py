@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # Modules that add commands to `main` when imported (app.py defines it and the reports).
-COMMAND_MODULES = ("budgets", "lanes", "mcp", "hooks")
+COMMAND_MODULES = ("budgets", "lanes", "mcp", "hooks", "watch")
 
 
 def __getattr__(name: str) -> Any:
