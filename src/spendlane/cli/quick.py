@@ -27,6 +27,8 @@ def run() -> None:
     click otherwise."""
     code = quick_statusline(sys.argv[1:])
     if code is None:
+        code = quick_gate(sys.argv[1:])
+    if code is None:
         code = quick_check(sys.argv[1:])
     if code is not None:
         sys.exit(code)
@@ -172,3 +174,24 @@ def _read_stdin(deadline_s: float) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def quick_gate(argv: list[str]) -> int | None:
+    """`spendlane [--db PATH] hook gate`: Claude Code runs it before every tool call."""
+    rest = list(argv)
+    db: str | None = None
+    if rest[:1] == ["--db"] and len(rest) > 1:
+        db, rest = rest[1], rest[2:]
+    if rest != ["hook", "gate"]:
+        return None
+    from spendlane.integrations.hooks import run_gate
+
+    result = run_gate(_read_stdin(deadline_s=2.0), db=Path(db) if db else _env_path())
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.exit_code
+
+
+def _env_path() -> Path | None:
+    value = _env_db()
+    return Path(value) if value else None
