@@ -208,3 +208,16 @@ def test_budget_and_turn_trips_are_metered_and_reported(env: Env) -> None:
     assert turns["subtype"] == "error_max_turns"
     assert turns["newEvents"] >= 1
     assert [f["max_turns"] for f in flags_seen(env)][-1] in (2, "2")
+
+
+def test_a_full_plan_window_moves_work_off_the_subscription_lane(env: Env) -> None:
+    (env.home / "config.toml").write_text(CONFIG)
+    at = int(time.time() * 1000)
+    with SqliteLedger(env.ledger_path) as ledger, ledger.write() as db:
+        db.executemany(
+            "INSERT INTO quota_readings VALUES ('statusline', ?, 'five_hour', ?, 300, ?, 's')",
+            [(at - 3_600_000, 70.0, at + 3_600_000), (at, 95.0, at + 3_600_000)],
+        )  # 25 points an hour: full before the reset
+    plan = json.loads(spendlane(env, "run", "--dry-run", "--json", "next").stdout)
+    assert plan["lane"] == "codex"
+    assert "claude is limited by its provider until" in plan["reason"]

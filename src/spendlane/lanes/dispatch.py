@@ -55,11 +55,29 @@ class RunResult:
     output: str = ""
 
 
-def limited_lanes(ledger: SqliteLedger, at_ms: int) -> dict[str, int]:
+# Which provider's subscription each observed quota source speaks for.
+QUOTA_PROVIDERS = {"statusline": "anthropic", "codex": "openai"}
+
+
+def limited_lanes(ledger: SqliteLedger, at_ms: int, lanes: tuple[Lane, ...] = ()) -> dict[str, int]:
+    """Lanes not to use until a time: a provider said so (a usage limit a run hit), or, for
+    `lanes`, a plan window of their provider is full or will be before it resets."""
     rows = ledger.connection.execute(
         "SELECT lane, until_ms FROM lane_limits WHERE until_ms > ?", (at_ms,)
     ).fetchall()
-    return dict(rows)
+    limited: dict[str, int] = dict(rows)
+    if lanes:
+        from spendlane.policy.quota import window_states
+
+        for window in window_states(ledger, at_ms):
+            provider = QUOTA_PROVIDERS.get(window.source)
+            if window.level != "limit" or window.resets_at_ms is None or provider is None:
+                continue
+            for lane in lanes:
+                # an API-key lane (its own endpoint or key) is not bound by the plan's window
+                if lane.provider == provider and not lane.env and not lane.free:
+                    limited[lane.name] = max(limited.get(lane.name, 0), window.resets_at_ms)
+    return limited
 
 
 def mark_limited(ledger: SqliteLedger, lane: str, until_ms: int, reason: str) -> None:
@@ -119,7 +137,7 @@ def _dispatch_once(
 ) -> RunResult:
     at = now_ms()
     states = budget_states(ledger, config, at)
-    pick = pick_lane(lanes, states, call, wanted=wanted, limited=limited_lanes(ledger, at),
+    pick = pick_lane(lanes, states, call, wanted=wanted, limited=limited_lanes(ledger, at, lanes),
                      now_ms=at, zone=zone_of(config))  # fmt: skip
     if pick.lane is None:
         return RunResult(None, pick.reason, REFUSED)
