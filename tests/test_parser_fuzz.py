@@ -71,7 +71,7 @@ CLAUDE_USAGE: dict[str, Any] = {
 CLAUDE_LINE: dict[str, Any] = {
     "type": str, "timestamp": str, "sessionId": str, "requestId": str, "uuid": str, "cwd": str,
     "version": str, "gitBranch": str, "isSidechain": bool, "agentId": str,
-    "isApiErrorMessage": bool, "costUSD": float,
+    "isApiErrorMessage": bool, "isMeta": bool, "costUSD": float,
     "message": {"id": str, "model": str, "usage": CLAUDE_USAGE, "content": ANY},
 }  # fmt: skip
 CODEX_TOKENS = dict.fromkeys(
@@ -138,9 +138,17 @@ def decoded(line: bytes, needle: tuple[bytes, ...], schema: dict[str, Any]) -> A
     return value
 
 
+def claude_reads(line: bytes) -> bool:
+    """The Claude parser's prefilter: assistant lines, and user lines that are not tool
+    results (a prompt starts a turn; a slash command names its skill)."""
+    return b'"assistant"' in line or (b'"user"' in line and b'"tool_result"' not in line)
+
+
 def claude_oracle(line: bytes, offset: int) -> str | tuple[Any, ...]:
     """SKIP, MALFORMED, or the event this line gives, as `claude_event` describes events."""
-    value = decoded(line, (b'"assistant"',), CLAUDE_LINE)
+    if not claude_reads(line):
+        return SKIP
+    value = decoded(line, (b"",), CLAUDE_LINE)
     if not isinstance(value, dict):
         return str(value)
     message = value.get("message")
@@ -419,7 +427,7 @@ def test_claude_parser_on_arbitrary_bytes(lines: list[bytes]) -> None:
     parsed = claude_code.parse(chunk_of(join(lines)), CLAUDE_PATH)
     assert parsed.events == []
     assert parsed.malformed == sum(claude_oracle(line, 0) == MALFORMED for line in lines)
-    assert parsed.malformed <= sum(b'"assistant"' in line for line in lines)
+    assert parsed.malformed <= sum(claude_reads(line) for line in lines)
 
 
 # -- Codex -----------------------------------------------------------------------------------

@@ -61,8 +61,19 @@ class _Line(msgspec.Struct):
     isSidechain: bool | None = None
     agentId: str | None = None
     isApiErrorMessage: bool | None = None
+    isMeta: bool | None = None
     costUSD: float | None = None
     message: _Message | None = None
+
+
+class _ToolUse(msgspec.Struct):
+    type: str | None = None
+    name: str | None = None
+    input: dict[str, object] | None = None
+
+
+_COMMAND = re.compile(rb"<command-name>\s*(/?[^<\s]+)\s*</command-name>")
+_TOOL_USES = msgspec.json.Decoder(list[_ToolUse])
 
 
 class _TextBlock(msgspec.Struct):
@@ -87,19 +98,33 @@ def project_dir_of(path: str) -> str | None:
 
 
 def _prefilter(line: bytes) -> bool:
-    return b'"assistant"' in line
+    # assistant lines carry usage; a user prompt (not a tool result) starts a turn, and says
+    # which skill the turn runs when it is a slash command
+    return b'"assistant"' in line or (b'"user"' in line and b'"tool_result"' not in line)
 
 
 def parse(chunk: Chunk, path: str) -> Parsed:
-    """Turn a chunk of a transcript into events and usage-limit notices."""
+    """Turn a chunk of a transcript into events and usage-limit notices.
+
+    Skills: a slash command (`<command-name>/review</command-name>` in the prompt) or a
+    `Skill` tool use attributes the calls that follow in that turn to the skill. The skill in
+    force is carried to the next chunk of the file in the parse state.
+    """
     reader: RecordReader[_Line] = RecordReader(_Line, _prefilter)
     events: list[UsageEvent] = []
     notices: list[LimitNotice] = []
     project_dir = project_dir_of(path)
     file_agent = Path(path).stem[6:] if Path(path).name.startswith("agent-") else None
+    skill = chunk.cursor.state or None
     for record in reader.records(chunk):
         line = record.value
         message = line.message
+        if line.type == "user":
+            if not line.isMeta:  # a new prompt: a new turn (the command's expansion is meta)
+                raw = bytes(message.content) if message is not None else b""
+                found = _COMMAND.search(raw)
+                skill = found.group(1).decode("utf-8", "replace") if found else None
+            continue
         if line.type != "assistant" or message is None:
             continue
         ts_ms = iso_to_ms(line.timestamp)
@@ -152,11 +177,31 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                 is_sidechain=bool(line.isSidechain),
                 git_branch=line.gitBranch,
                 version=line.version,
+                skill=skill,
             )
         )
+        skill = _skill_used(message) or skill
     return Parsed(
-        events=events, notices=notices, malformed=reader.malformed, resume_at=reader.resume_at
-    )
+        events=events, notices=notices, malformed=reader.malformed, resume_at=reader.resume_at,
+        state=skill or "",
+    )  # fmt: skip
+
+
+def _skill_used(message: _Message) -> str | None:
+    """The skill a `Skill` tool use in this message invokes (its `skill` input), if any."""
+    raw = bytes(message.content)
+    if b'"Skill"' not in raw:
+        return None
+    try:
+        blocks = _TOOL_USES.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    for block in blocks:
+        if block.type == "tool_use" and block.name == "Skill" and block.input:
+            name = block.input.get("skill") or block.input.get("command")
+            if isinstance(name, str) and name:
+                return name
+    return None
 
 
 def _limit_notice(line: _Line, ts_ms: int) -> LimitNotice | None:

@@ -1,0 +1,70 @@
+"""Skills inside sessions: a slash command or a Skill tool use owns the calls of its turn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from tests.conftest import Env
+
+from spendlane.demo import claude_assistant, claude_user
+from spendlane.reports.calendar import daily_report
+
+T0 = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+
+
+def at(minutes: int) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def call(n: int, output: int, *, skill_tool: str | None = None) -> dict[str, Any]:
+    line = claude_assistant(when=at(n), session_id="s", message_id=f"m{n}", request_id=f"r{n}",
+                            output_tokens=output)  # fmt: skip
+    if skill_tool is not None:
+        line["message"]["content"] = [
+            {"type": "tool_use", "id": f"t{n}", "name": "Skill", "input": {"skill": skill_tool}}
+        ]
+    return line
+
+
+def lines(env: Env) -> list[dict[str, Any]]:
+    text = "<command-name>/review</command-name>\n<command-args></command-args>"
+    command = claude_user(when=at(0), session_id="s", text=text)
+    expansion = claude_user(when=at(0), session_id="s", text="Review the diff …")
+    expansion["isMeta"] = True  # the command's expanded prompt: same turn
+    return [
+        command, expansion, call(1, 100), call(2, 200),
+        claude_user(when=at(10), session_id="s", text="now fix the tests"),  # a new turn
+        call(11, 300, skill_tool="pdf"), call(12, 400), call(13, 500),
+        claude_user(when=at(20), session_id="s", text="thanks"),
+        call(21, 600),
+    ]  # fmt: skip
+
+
+def by_skill(env: Env) -> dict[Any, int]:
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+        report = daily_report(ledger, zone=dt.UTC, by=("skill",))
+    return {key[0]: tally.output_tokens for key, tally in report.groups.items()}
+
+
+def test_the_calls_of_a_skills_turn_are_its_own(env: Env) -> None:
+    path = env.session_file("s")
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines(env)))
+    # the Skill call's own usage (300) came before the skill ran; the two after it are the skill's
+    assert by_skill(env) == {"/review": 300, "pdf": 900, None: 900}
+
+
+def test_the_skill_in_force_carries_across_incremental_reads(env: Env) -> None:
+    path = env.session_file("s")
+    path.parent.mkdir(parents=True)
+    all_lines = [json.dumps(line) + "\n" for line in lines(env)]
+    path.write_text("".join(all_lines[:3]))  # the command and its first call
+    assert by_skill(env) == {"/review": 100}
+    with path.open("a") as f:
+        f.write("".join(all_lines[3:7]))  # the rest of the turn, a new prompt, the Skill call
+    with path.open("a") as f:
+        f.write("".join(all_lines[7:]))
+    assert by_skill(env) == {"/review": 300, "pdf": 900, None: 900}
