@@ -68,3 +68,21 @@ def test_the_skill_in_force_carries_across_incremental_reads(env: Env) -> None:
     with path.open("a") as f:
         f.write("".join(all_lines[7:]))
     assert by_skill(env) == {"/review": 300, "pdf": 900, None: 900}
+
+
+def test_by_action_tells_sessions_subagents_and_dispatched_runs_apart(env: Env) -> None:
+    from spendlane.events import UsageEvent
+
+    path = env.session_file("s")
+    path.parent.mkdir(parents=True)
+    side = call(3, 70)
+    side.update(isSidechain=True, agentId="a1b2")
+    path.write_text(json.dumps(call(1, 100)) + "\n" + json.dumps(side) + "\n")
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+        ledger.insert_events([UsageEvent(key="run:x:m", ts_ms=int(at(5).timestamp() * 1000),
+                                         source="run", provider="anthropic",
+                                         model="claude-opus-4-6", output_tokens=5)])  # fmt: skip
+        report = daily_report(ledger, zone=dt.UTC, by=("action",))
+    got = {key[0]: tally.output_tokens for key, tally in report.groups.items()}
+    assert got == {"interactive": 100, "subagent": 70, "scheduled": 5}

@@ -20,7 +20,7 @@ from spendlane.sources import LOG_SOURCES, SOURCE_ALIASES
 SOURCE_CHOICE = click.Choice(["all", *SOURCE_ALIASES, "record"], case_sensitive=False)
 COST_MODES = click.Choice(["auto", "calculate", "display"], case_sensitive=False)
 EXPORT_KEYS = ("model", "project", "agent", "session", "source", "provider", "task", "task-type",
-               "skill", "machine", "lane", "account")  # fmt: skip
+               "skill", "machine", "lane", "account", "action")  # fmt: skip
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 

@@ -22,6 +22,9 @@ GROUP_KEYS = {
     "session": "c.session_id", "source": "r.source", "provider": "r.provider",
     "task": "c.task_id", "task-type": "c.task_type", "skill": "c.skill",
     "machine": "c.machine", "lane": "c.lane", "account": "c.account",
+    # how the call was made: a dispatched run, a subagent of a session, or a person's session
+    "action": "CASE WHEN r.source = 'run' THEN 'scheduled' WHEN c.agent_id IS NOT NULL "
+              "THEN 'subagent' ELSE 'interactive' END",
 }  # fmt: skip
 
 # Sums in the order `GroupRow.sums` holds them; the cost column is chosen by the cost mode.
