@@ -458,3 +458,13 @@ def test_quick_check_answers_as_the_click_command_does_without_loading_click(env
     typo = run("check", "--provder", "x")
     assert typo.returncode == 2
     assert "No such option '--provder'" in typo.stderr
+
+
+def test_an_alert_raised_before_costs_no_write(tmp_path: Path) -> None:
+    from spendlane.alerts.state import AlertKind, raise_alert
+
+    with SqliteLedger(tmp_path / "l.db") as ledger:
+        first = raise_alert(ledger, AlertKind.LEVEL, "team", "warn", 0, "t", "b", now_ms=1)
+        writes = ledger.connection.total_changes
+        again = raise_alert(ledger, AlertKind.LEVEL, "team", "warn", 0, "t", "b", now_ms=2)
+        assert (first is not None, again, ledger.connection.total_changes) == (True, None, writes)

@@ -151,7 +151,7 @@ def pick_lane(
 ) -> Pick:
     """The lane a dispatch would run on now (`.lane`, `.reason`, `.refused`), as `spendlane
     run --dry-run` decides it; `call` as for `check`."""
-    from spendlane.lanes.config import DEFAULT_LANES
+    from spendlane.lanes.config import lanes_of
     from spendlane.lanes.dispatch import limited_lanes
     from spendlane.lanes.pick import pick_lane as pick
     from spendlane.policy.service import budget_states, make_call, now_ms, zone_of
@@ -160,8 +160,8 @@ def pick_lane(
     at = now_ms()
     with _ledger(db) as ledger:
         states = budget_states(ledger, budgets, at)
-        limited = limited_lanes(ledger, at, budgets.lanes or DEFAULT_LANES)
-    return pick(budgets.lanes or DEFAULT_LANES, states, make_call(**call), wanted=lane,
+        limited = limited_lanes(ledger, at, lanes_of(budgets))
+    return pick(lanes_of(budgets), states, make_call(**call), wanted=lane,
                 estimate_nano=_nano(estimate_usd), limited=limited, now_ms=at,
                 zone=zone_of(budgets))  # fmt: skip
 

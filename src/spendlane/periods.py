@@ -112,6 +112,13 @@ def parse_range(
     return day, day
 
 
+def local_iso(ms: int | None, zone: dt.tzinfo) -> str | None:
+    """An instant as ISO 8601 to the second in `zone` (None stays None), for JSON outputs."""
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
+
+
 def day_start_ms(day: dt.date, zone: dt.tzinfo) -> int:
     """The UTC instant (ms) at which `day` begins in `zone` (DST-aware)."""
     local = dt.datetime.combine(day, dt.time(0), tzinfo=zone)

@@ -58,6 +58,13 @@ def raise_alert(
     The caller delivers new alerts (`alerts.deliver.deliver_pending`); a repeat returns None.
     """
     stamp = now_ms if now_ms is not None else int(time.time() * 1000)
+    key = (str(kind), subject, level, period_start_ms)
+    seen = ledger.connection.execute(
+        "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND level = ? AND period_start_ms = ?",
+        key,
+    ).fetchone()
+    if seen is not None:
+        return None  # raised before: no write (this runs on every check while a level holds)
     with ledger.write() as db:
         cursor = db.execute(
             "INSERT OR IGNORE INTO alerts (kind, subject, level, period_start_ms, ts_ms, title, "

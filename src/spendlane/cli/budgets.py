@@ -289,6 +289,7 @@ def quota_command(
     context: Context, config_path: Path | None, as_json: bool, no_ingest: bool
 ) -> None:
     """Subscription windows: used, reset, burn rate, projected at reset; the plan's value."""
+    from spendlane.periods import local_iso as _iso
     from spendlane.policy.quota import PLAN_PRICES, plan_value, raise_quota_alerts, window_states
     from spendlane.policy.service import now_ms, zone_of
 
@@ -318,11 +319,3 @@ def quota_command(
     from spendlane.cli import render
 
     render.quota_tables(states, value, zone)
-
-
-def _iso(ms: int | None, zone: Any) -> str | None:
-    import datetime as dt
-
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from spendlane.cli.app import Context, _echo_json, main
 from spendlane.cli.budgets import CONFIG_OPTION, _config
-
-
-def _lanes_of(config: Any) -> Any:
-    from spendlane.lanes.config import DEFAULT_LANES
-
-    return config.lanes or DEFAULT_LANES
 
 
 @main.command("lanes")
@@ -24,19 +17,19 @@ def _lanes_of(config: Any) -> Any:
 @click.pass_obj
 def lanes_command(context: Context, config_path: Path | None, as_json: bool) -> None:
     """Each lane, the budgets' word on it now, and where `run --lane auto` would go."""
-    from spendlane.lanes.config import shown_env
+    from spendlane.lanes.config import lanes_of, shown_env
     from spendlane.lanes.pick import gate, pick_lane
     from spendlane.policy.service import budget_states, now_ms, zone_of
     from spendlane.policy.spend import Call
 
     config = _config(config_path)
-    lanes = _lanes_of(config)
+    lanes = lanes_of(config)
     at = now_ms()
     from spendlane.lanes.dispatch import limited_lanes
 
     with context.ledger() as ledger:
         states = budget_states(ledger, config, at)
-        limited = limited_lanes(ledger, at, tuple(lanes))
+        limited = limited_lanes(ledger, at, lanes)
     zone = zone_of(config)
     auto = pick_lane(lanes, states, Call(), now_ms=at, zone=zone, limited=limited)
     rows = []
@@ -100,7 +93,7 @@ def run_command(
     Exit 30 with the notice when every lane is blocked.
     """
     from spendlane.lanes.command import build_command, guardrails
-    from spendlane.lanes.config import shown_env
+    from spendlane.lanes.config import lanes_of, shown_env
     from spendlane.lanes.pick import pick_lane
     from spendlane.policy.service import budget_states, make_call, now_ms, zone_of
 
@@ -116,8 +109,8 @@ def run_command(
 
     with context.ledger() as ledger:
         states = budget_states(ledger, config, at)
-        limited = limited_lanes(ledger, at, tuple(_lanes_of(config)))
-    pick = pick_lane(_lanes_of(config), states, call, wanted=wanted, now_ms=at,
+        limited = limited_lanes(ledger, at, lanes_of(config))
+    pick = pick_lane(lanes_of(config), states, call, wanted=wanted, now_ms=at,
                      zone=zone_of(config), limited=limited)  # fmt: skip
     if pick.lane is None:
         if as_json:

@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from spendlane.periods import local_iso
+
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
@@ -115,12 +117,6 @@ def _budgets() -> BudgetConfig:
     from spendlane.policy.service import load_budgets
 
     return load_budgets(None)
-
-
-def _iso(ms: int | None, zone: dt.tzinfo) -> str | None:
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
 
 
 def _now_ms() -> int:
@@ -285,10 +281,10 @@ def _quota_status(db: Path | None, ingest: bool, at_ms: int | None) -> dict[str,
             "name": WINDOW_NAMES.get((source, window), window),
             "usedPercent": used,
             "windowMinutes": minutes,
-            "resetsAt": _iso(resets_ms, zone),
+            "resetsAt": local_iso(resets_ms, zone),
             # The window has rolled over since: its percent no longer holds.
             "reset": reset,
-            "readAt": _iso(ts_ms, zone),
+            "readAt": local_iso(ts_ms, zone),
             "ageSeconds": max(0, (at - ts_ms) // 1000),
             "burnPerHour": round(burn, 2) if burn is not None else None,
             "projectedPercent": round(projected, 2) if projected is not None else None,
@@ -323,7 +319,7 @@ def _pick_lane(agent: str | None, model: str | None, db: Path | None) -> dict[st
         "reason": pick.reason,
         "path": list(pick.path),
         "decision": decision.action.word if decision else None,
-        "resetsAt": _iso(pick.reset_ms, zone_of(_budgets())),
+        "resetsAt": local_iso(pick.reset_ms, zone_of(_budgets())),
     }
 
 

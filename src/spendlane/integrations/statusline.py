@@ -15,11 +15,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+from spendlane.money import format_usd
+from spendlane.periods import BUCKET_MS, day_start_ms
+
 TYPE_CHECKING = False  # typing is not imported on this path: it runs on every message
 if TYPE_CHECKING:
     from typing import Any
 
-BUCKET_MS = 900_000  # the ledger's rollup quarter hour
 BLOCK_MS = 5 * 3_600_000
 HOUR_MS = 3_600_000
 WINDOWS = {"five_hour": ("5h", 300), "seven_day": ("7d", 10_080)}  # name, minutes
@@ -32,14 +34,6 @@ def parse_payload(text: str) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return payload if isinstance(payload, dict) else None
-
-
-def _usd(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.005 or value == 0 else "<$0.01"
-
-
-def _money(nano: int) -> str:
-    return _usd(nano / 1e9)
 
 
 def render(
@@ -60,19 +54,21 @@ def render(
             parts.append(name)
     session_usd = _number((payload.get("cost") or {}).get("total_cost_usd"))
     if session_usd is not None:
-        parts.append(f"session {_usd(session_usd)}")
+        parts.append(f"session {format_usd(round(session_usd * 1e9))}")
     db = _open(ledger_path)
     if db is not None:
         try:
             today = _today_nano(db, now_ms, zone)
-            parts.append(f"today {_money(today + _unseen(db, payload, session_usd, now_ms, zone))}")
+            parts.append(
+                f"today {format_usd(today + _unseen(db, payload, session_usd, now_ms, zone))}"
+            )
             block = _active_block(db, now_ms)
             if block is not None:
                 start_ms, cost_nano, first_ms = block
                 left = max(0, start_ms + BLOCK_MS - now_ms)
                 hours = max((now_ms - first_ms) / HOUR_MS, 1 / 60)
                 parts.append(f"block {left // HOUR_MS}h{left % HOUR_MS // 60_000:02d}m left "
-                             f"{_money(int(cost_nano / hours))}/h")  # fmt: skip
+                             f"{format_usd(int(cost_nano / hours))}/h")  # fmt: skip
         except sqlite3.Error:
             pass  # a ledger being migrated or locked: say less, never fail
         finally:
@@ -114,9 +110,7 @@ def _open(path: Path) -> sqlite3.Connection | None:
 
 
 def _day_start_ms(now_ms: int, zone: dt.tzinfo) -> int:
-    local = dt.datetime.fromtimestamp(now_ms / 1000, tz=zone)
-    midnight = dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
-    return int(midnight.timestamp()) * 1000
+    return day_start_ms(dt.datetime.fromtimestamp(now_ms / 1000, tz=zone).date(), zone)
 
 
 def _today_nano(db: sqlite3.Connection, now_ms: int, zone: dt.tzinfo) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from spendlane.policy.config import _Table
+    from spendlane.policy.config import BudgetConfig, _Table
 
 KINDS = ("claude", "codex", "command")
 _KEYS = ("name", "provider", "kind", "command", "env", "model", "models", "budgets", "free",
@@ -57,6 +57,11 @@ DEFAULT_LANES: tuple[Lane, ...] = (
              ("ANTHROPIC_AUTH_TOKEN", "ollama"), ("ANTHROPIC_MODEL", "qwen3-coder")),
     ),
 )  # fmt: skip
+
+
+def lanes_of(config: BudgetConfig) -> tuple[Lane, ...]:
+    """The lanes a config sets up: its own, else the default set."""
+    return config.lanes or DEFAULT_LANES
 
 
 def parse_lanes(top: _Table, budget_names: set[str]) -> tuple[Lane, ...]:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from spendlane.events import UsageEvent
 from spendlane.lanes.command import Guardrails, build_command, guardrails
-from spendlane.lanes.config import DEFAULT_LANES, Lane, expand_env
+from spendlane.lanes.config import Lane, expand_env, lanes_of
 from spendlane.lanes.output import RunOutcome, parse_claude_result, parse_codex_exec
-from spendlane.lanes.pick import Pick, pick_lane
+from spendlane.lanes.pick import pick_lane
 from spendlane.ledger import SqliteLedger
 from spendlane.policy.config import BudgetConfig
 from spendlane.policy.service import (
@@ -106,7 +106,7 @@ def dispatch(
     """Run `prompt` on the lane the budgets allow; see the module docstring. With `command`,
     run that instead (metered as the lane's kind: its output is read the same way)."""
     call = call or Call()
-    lanes = config.lanes or DEFAULT_LANES
+    lanes = lanes_of(config)
     result = _dispatch_once(ledger, config, lanes, prompt, wanted, call, task_id, model,
                             max_budget_usd, max_turns, timeout_s, on_line, environ,
                             command)  # fmt: skip
@@ -163,7 +163,7 @@ def _dispatch_once(
             settle(ledger, hold, None, record=False)
     run_id = os.urandom(8).hex()
     outcome = _parse(lane, text, run_id, at, model, own_command=bool(command))
-    result = RunResult(lane.name, _reason(pick), TIMED_OUT if timed_out else code, argv,
+    result = RunResult(lane.name, pick.reason, TIMED_OUT if timed_out else code, argv,
                        outcome, timed_out=timed_out, output=text)  # fmt: skip
     if outcome is not None:
         result.stored, result.cost_nano = _store(ledger, outcome.events, lane, call, task_id)
@@ -174,10 +174,6 @@ def _dispatch_once(
             _ingest_transcripts(ledger)  # the session's own transcript has what it spent
     status_after(ledger, config)
     return result
-
-
-def _reason(pick: Pick) -> str:
-    return pick.reason
 
 
 def _run(

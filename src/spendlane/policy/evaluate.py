@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from spendlane.money import format_usd
@@ -129,9 +129,7 @@ def decide(states: Sequence[BudgetState], call: Call, estimate_nano: int = 0) ->
             continue
         if estimate_nano and state.in_usd:
             level = level_for(state.budget, state.used + estimate_nano, state.limit)
-            state = BudgetState(state.budget, state.window, state.spent,
-                                state.reserved, state.limit, level, state.projected,
-                                state.unpriced_events)  # fmt: skip
+            state = replace(state, level=level)
         applicable.append(state)
     action = max((_LEVEL_ACTION[s.level] for s in applicable), default=Action.ALLOW)
     deciding = tuple(

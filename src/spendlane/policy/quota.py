@@ -109,11 +109,11 @@ def plan_value(
     ledger: SqliteLedger, plan: str | None, prices: dict[str, float], zone: dt.tzinfo, now_ms: int
 ) -> PlanValue:
     """The month's Claude Code usage at API prices (the calls a subscription paid for)."""
-    from spendlane.periods import day_start_ms
+    from spendlane.periods import BUCKET_MS, day_start_ms
 
     today = dt.datetime.fromtimestamp(now_ms / 1000, tz=zone).date()
-    month_start = day_start_ms(today.replace(day=1), zone) // 900_000
-    day_start = day_start_ms(today, zone) // 900_000
+    month_start = day_start_ms(today.replace(day=1), zone) // BUCKET_MS
+    day_start = day_start_ms(today, zone) // BUCKET_MS
     db = ledger.connection
     value = db.execute(
         "SELECT COALESCE(SUM(cost_nano), 0) FROM rollup_15m WHERE bucket >= ? "

@@ -19,6 +19,7 @@ from typing import Any
 
 from spendlane.ledger import SqliteLedger
 from spendlane.money import format_usd
+from spendlane.periods import local_iso
 from spendlane.policy.config import (
     WEEKDAYS,
     AlertSettings,
@@ -187,7 +188,7 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "exitCode": int(decision.action),
         "notice": result.notice,
         "lane": decision.lane,
-        "resetsAt": _iso(reset, result.zone) if reset is not None else None,
+        "resetsAt": local_iso(reset, result.zone),
         "budgets": [state_json(s, result.zone) for s in decision.deciding],
         "applicable": [s.budget.name for s in decision.applicable],
     }
@@ -369,7 +370,7 @@ def status_json(states: list[BudgetState], zone: dt.tzinfo, at_ms: int) -> dict[
              if s.level in ("throttle", "block") and s.budget.fallback}  # fmt: skip
     return {
         "version": 1,
-        "updatedAt": _iso(at_ms, dt.UTC),
+        "updatedAt": local_iso(at_ms, dt.UTC),
         "timezone": str(zone),
         "level": max((s.level for s in states), key=_LEVELS.index, default="ok"),
         "blockedProviders": blocked,
@@ -404,17 +405,13 @@ def state_json(state: BudgetState, zone: dt.tzinfo) -> dict[str, Any]:
         "percent": round(state.fraction * 100, 2),
         "level": state.level,
         "hardStop": budget.hard_stop,
-        "windowStart": _iso(state.window.start_ms, zone),
-        "resetsAt": _iso(resets, zone) if resets is not None else None,
-        "resetsAtUtc": _iso(resets, dt.UTC) if resets is not None else None,
+        "windowStart": local_iso(state.window.start_ms, zone),
+        "resetsAt": local_iso(resets, zone),
+        "resetsAtUtc": local_iso(resets, dt.UTC),
         "projected": amount(state.projected),
         "recommendedLane": budget.fallback if state.level in ("throttle", "block") else None,
         "unpricedEvents": state.unpriced_events,
     }
-
-
-def _iso(ms: int, zone: dt.tzinfo) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=zone).isoformat(timespec="seconds")
 
 
 def status_after(
