@@ -461,10 +461,26 @@ def test_quick_check_answers_as_the_click_command_does_without_loading_click(env
 
 
 def test_an_alert_raised_before_costs_no_write(tmp_path: Path) -> None:
+    """Checks repeat the same level all day: the second time must not queue for the write
+    lock (here another process holds it; a write would wait for it)."""
+    import sqlite3
+    import threading
+
     from spendlane.alerts.state import AlertKind, raise_alert
 
-    with SqliteLedger(tmp_path / "l.db") as ledger:
-        first = raise_alert(ledger, AlertKind.LEVEL, "team", "warn", 0, "t", "b", now_ms=1)
-        writes = ledger.connection.total_changes
-        again = raise_alert(ledger, AlertKind.LEVEL, "team", "warn", 0, "t", "b", now_ms=2)
-        assert (first is not None, again, ledger.connection.total_changes) == (True, None, writes)
+    path = tmp_path / "l.db"
+    with SqliteLedger(path) as ledger:
+        assert raise_alert(ledger, AlertKind.LEVEL, "team", "warn", 0, "t", "b") is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # a long ingest holding the write lock
+        answers: list[object] = []
+        again = threading.Thread(target=lambda: answers.append(
+            raise_alert(ledger, AlertKind.LEVEL, "team", "warn", 0, "t", "b")))  # fmt: skip
+        again.start()
+        again.join(timeout=5)
+        finished_while_locked = not again.is_alive()
+        other.execute("ROLLBACK")
+        again.join()
+        other.close()
+    assert finished_while_locked
+    assert answers == [None]
