@@ -104,6 +104,56 @@ def claude_user(
     return line
 
 
+def claude_task_use(
+    *,
+    when: dt.datetime,
+    session_id: str,
+    message_id: str,
+    request_id: str,
+    tool_use_id: str,
+    subagent_type: str,
+    tool: str = "Task",
+    output_tokens: int = 60,
+) -> dict[str, Any]:
+    """An assistant line that starts a subagent: a Task (newer builds: Agent) tool use."""
+    line = claude_assistant(when=when, session_id=session_id, message_id=message_id,
+                            request_id=request_id, output_tokens=output_tokens)  # fmt: skip
+    line["message"]["content"] = [{
+        "type": "tool_use", "id": tool_use_id, "name": tool,
+        "input": {"description": "Look around", "prompt": "Find the flaky test",
+                  "subagent_type": subagent_type},
+    }]  # fmt: skip
+    line["message"]["stop_reason"] = "tool_use"
+    return line
+
+
+def claude_task_result(
+    *,
+    when: dt.datetime,
+    session_id: str,
+    tool_use_id: str,
+    agent_id: str,
+    usage: dict[str, int],
+    id_in_text: bool = True,
+) -> dict[str, Any]:
+    """The user line with a Task's result: the subagent's answer, its id, and a copy of its
+    usage in `toolUseResult` (a copy: never counted)."""
+    line = claude_user(when=when, session_id=session_id, text="")
+    text = [{"type": "text", "text": "Found it: tests/test_io.py races on a temp file."}]
+    if id_in_text:
+        text.append({"type": "text", "text": f"agentId: {agent_id} (for resuming to continue "
+                                             "this agent's work if needed)"})  # fmt: skip
+    line["message"]["content"] = [
+        {"tool_use_id": tool_use_id, "type": "tool_result", "content": text}
+    ]
+    line["toolUseResult"] = {
+        "status": "completed", "prompt": "Find the flaky test", "agentId": agent_id,
+        "content": text[:1], "totalDurationMs": 41230, "totalTokens": sum(usage.values()),
+        "totalToolUseCount": 7, "usage": usage,
+    }  # fmt: skip
+    return line
+
+
 def codex_line(when: dt.datetime, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"timestamp": iso(when), "type": kind, "payload": payload}
 
@@ -198,13 +248,24 @@ def write_demo_logs(root: Path, now: dt.datetime, seed: int = 7) -> tuple[Path, 
                             cache_read=cached,
                         )
                     )  # fmt: skip
+            agent, tool_use = uuid.uuid4().hex[:8], f"toolu_{uuid.uuid4().hex[:24]}"
+            kind = rng.choice(["Explore", "general-purpose", "code-reviewer"])
+            usage = {"input_tokens": 900, "cache_read_input_tokens": 12000, "output_tokens": 400}
+            lines += [
+                claude_task_use(when=when + dt.timedelta(seconds=30), session_id=session,
+                                message_id=f"msg_{uuid.uuid4().hex[:24]}",
+                                request_id=f"req_{uuid.uuid4().hex[:24]}",
+                                tool_use_id=tool_use, subagent_type=kind),
+                claude_task_result(when=when + dt.timedelta(minutes=2), session_id=session,
+                                   tool_use_id=tool_use, agent_id=agent, usage=usage),
+            ]  # fmt: skip
             write_jsonl(folder / f"{session}.jsonl", lines)
-            agent = uuid.uuid4().hex[:8]
+            subagents = folder / session / "subagents"
             write_jsonl(
-                folder / session / "subagents" / f"agent-{agent}.jsonl",
+                subagents / f"agent-{agent}.jsonl",
                 [
                     claude_assistant(
-                        when=start + dt.timedelta(minutes=1), session_id=session,
+                        when=when + dt.timedelta(minutes=1), session_id=session,
                         message_id=f"msg_{uuid.uuid4().hex[:24]}",
                         request_id=f"req_{uuid.uuid4().hex[:24]}",
                         model="claude-haiku-4-5-20251001", cwd=cwd, sidechain=True,
@@ -212,6 +273,10 @@ def write_demo_logs(root: Path, now: dt.datetime, seed: int = 7) -> tuple[Path, 
                     )
                 ],
             )  # fmt: skip
+            if rng.random() < 0.5:  # newer builds also write the type beside the transcript
+                (subagents / f"agent-{agent}.meta.json").write_text(
+                    json.dumps({"agentType": kind, "spawnDepth": 1})
+                )
         start = now - dt.timedelta(days=day, hours=2)
         session = str(uuid.uuid4())
         stamp = start.strftime("%Y-%m-%dT%H-%M-%S")

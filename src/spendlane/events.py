@@ -168,6 +168,18 @@ class LimitNotice(msgspec.Struct, kw_only=True):
     session_id: str | None = None
 
 
+class AgentType(msgspec.Struct, kw_only=True):
+    """What kind of subagent an agent id is ("Explore", "general-purpose", a custom agent).
+
+    Learned from the subagent's `.meta.json` sidecar (`authoritative`) or from the parent's
+    Task tool use linked to its result; the ledger keeps the authoritative answer.
+    """
+
+    agent_id: str
+    agent_type: str
+    authoritative: bool = False
+
+
 class RateLimitReading(msgspec.Struct, kw_only=True):
     """One reading of a provider's subscription window (Codex `rate_limits`)."""
 

@@ -256,7 +256,10 @@ class _Committer:
     def flush(self) -> None:
         if not self.pending:
             return
-        batch = [FileBatch(c, p.prepared, p.notices, p.readings) for _, c, p in self.pending]
+        batch = [
+            FileBatch(c, p.prepared, p.notices, p.readings, p.agent_types)
+            for _, c, p in self.pending
+        ]
         results = self.ledger.commit_files(batch)
         for source, result in results.items():
             stats = self.report.sources[source]

@@ -10,7 +10,13 @@ from typing import Any
 
 import msgspec
 
-from spendlane.events import LimitNotice, RateLimitReading, best_copies, implausible
+from spendlane.events import (
+    AgentType,
+    LimitNotice,
+    RateLimitReading,
+    best_copies,
+    implausible,
+)
 from spendlane.ingest import Outcome, Task
 from spendlane.ledger.rows import Prepared, prepare
 from spendlane.pricing import Pricer
@@ -27,6 +33,7 @@ class FileResult(msgspec.Struct, gc=False):
     prepared: Prepared
     notices: list[LimitNotice]
     readings: list[RateLimitReading]
+    agent_types: list[AgentType]
     malformed: int
     unpriced_models: list[str]
     learned_prices: list[tuple[Any, ...]]  # catalog answers to remember (pricing.memory rows)
@@ -73,6 +80,7 @@ def process(task: Task) -> Outcome:
                 parsed.events.extend(part.events)
                 parsed.notices.extend(part.notices)
                 parsed.readings.extend(part.readings)
+                parsed.agent_types.extend(part.agent_types)
                 parsed.malformed += part.malformed
                 cursor.malformed_lines += part.malformed
                 if part.state is not None:
@@ -105,6 +113,7 @@ def process(task: Task) -> Outcome:
         prepared=prepare(best, duplicates),
         notices=parsed.notices,
         readings=parsed.readings,
+        agent_types=parsed.agent_types,
         malformed=parsed.malformed,
         unpriced_models=sorted({e.model for e in best.values() if e.cost_nano is None}),
         learned_prices=_new_learned_prices(),

@@ -12,6 +12,12 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
     "session_id", "project", "project_dir", "agent_id", "git_branch", "version", "machine",
     "agent", "task_id", "task_type", "skill", "account", "lane", "auth_mode",
 )  # fmt: skip
+# The agent a call ran as (contexts alias `c`): the name a dispatcher gave, else the type of
+# the Claude Code subagent that made it, else "subagent" for a subagent of unknown type.
+AGENT_SQL = (
+    "COALESCE(c.agent, (SELECT t.agent_type FROM agent_types t WHERE t.agent_id = c.agent_id), "
+    "CASE WHEN c.agent_id IS NOT NULL THEN 'subagent' END)"
+)
 # The rollup's key: quarter hour, context (attribution), and what was called.
 ROLLUP_KEY: tuple[str, ...] = ("bucket", "context_id", "source", "provider", "model")
 # Rollup sums, in this order, as added by one event.

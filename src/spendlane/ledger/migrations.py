@@ -262,4 +262,30 @@ CREATE TABLE lane_limits (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = """
+-- What kind of subagent each agent id is, learned from its sidecar (authoritative = 1) or its
+-- parent's Task tool use. event_rows.agent is columns.AGENT_SQL, written out (a step is frozen).
+CREATE TABLE agent_types (
+    agent_id TEXT PRIMARY KEY,
+    agent_type TEXT NOT NULL,
+    authoritative INTEGER NOT NULL
+) WITHOUT ROWID;
+DROP VIEW event_rows;
+CREATE VIEW event_rows AS
+SELECT e.id, e.ts_ms, e.source, e.provider, e.model, e.input_tokens, e.output_tokens,
+    e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
+    e.web_search_requests,
+    e.input_tokens + e.output_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens
+        + e.cache_read_tokens AS total_tokens,
+    e.cost_nano, e.reported_cost_nano,
+    CASE WHEN e.cost_nano IS NULL THEN 'unpriced'
+         WHEN e.flags & 2 THEN 'estimated' ELSE 'computed' END AS cost_basis,
+    (e.flags & 1) AS is_sidechain, (e.flags & 2) / 2 AS model_estimated, e.speed,
+    c.session_id, c.project, c.project_dir, c.agent_id, c.git_branch, c.version, c.machine,
+    COALESCE(c.agent, (SELECT t.agent_type FROM agent_types t WHERE t.agent_id = c.agent_id),
+        CASE WHEN c.agent_id IS NOT NULL THEN 'subagent' END) AS agent,
+    c.task_id, c.task_type, c.skill, c.account, c.lane, c.auth_mode, e.file_id
+FROM events e JOIN contexts c ON c.id = e.context_id;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)

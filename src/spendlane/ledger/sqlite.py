@@ -20,7 +20,7 @@ from spendlane.ledger.columns import CONTEXT_COLUMNS, EVENT_COLUMNS, ROLLUP_KEY,
 from spendlane.ledger.migrations import MIGRATIONS
 
 if TYPE_CHECKING:
-    from spendlane.events import LimitNotice, RateLimitReading, UsageEvent
+    from spendlane.events import AgentType, LimitNotice, RateLimitReading, UsageEvent
     from spendlane.ledger.rows import Prepared
 
 BUSY_TIMEOUT_S = 60.0
@@ -74,6 +74,7 @@ class FileBatch:
     events: Prepared
     notices: Sequence[LimitNotice] = ()
     readings: Sequence[RateLimitReading] = ()
+    agent_types: Sequence[AgentType] = ()
 
 
 @dataclass(slots=True)
@@ -241,6 +242,10 @@ class SqliteLedger:
                 db.executemany(
                     "INSERT OR IGNORE INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)", readings
                 )
+            agent_types = [(a.agent_id, a.agent_type, int(a.authoritative))
+                           for item in batch for a in item.agent_types]  # fmt: skip
+            if agent_types:
+                db.executemany(_SAVE_AGENT_TYPE, agent_types)
         return results
 
     def commit_file(
@@ -364,6 +369,14 @@ _SAVE_CURSOR = (
 def _cursor_row(c: FileCursor, now_ms: int) -> tuple[Any, ...]:
     return (c.path, c.source, c.inode, c.size, c.mtime_ns, c.offset, c.head_len, c.head_hash,
             c.state, c.malformed_lines, now_ms)  # fmt: skip
+
+
+# A sidecar's answer replaces a Task link's; a Task link never replaces a sidecar's.
+_SAVE_AGENT_TYPE = (
+    "INSERT INTO agent_types VALUES (?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
+    "agent_type = excluded.agent_type, authoritative = excluded.authoritative "
+    "WHERE excluded.authoritative >= agent_types.authoritative"
+)
 
 
 def _statements(script: str) -> list[str]:

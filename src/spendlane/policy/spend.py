@@ -12,15 +12,15 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from spendlane.ledger import SqliteLedger
-from spendlane.ledger.columns import BUCKET_MS
+from spendlane.ledger.columns import AGENT_SQL, BUCKET_MS
 from spendlane.policy.config import Scope
 from spendlane.policy.windows import BudgetWindow
 
-# Scope key -> (table, column); "c" is contexts, the other is the rollup or events alias.
+# Scope key -> SQL; "c" is contexts, "{t}" the rollup or events alias.
 _COLUMNS = {
-    "provider": (None, "provider"), "model": (None, "model"), "source": (None, "source"),
-    "agent": ("c", "agent"), "project": ("c", "project"), "task_type": ("c", "task_type"),
-    "machine": ("c", "machine"), "account": ("c", "account"),
+    "provider": "{t}.provider", "model": "{t}.model", "source": "{t}.source",
+    "agent": AGENT_SQL, "project": "c.project", "task_type": "c.task_type",
+    "machine": "c.machine", "account": "c.account",
 }  # fmt: skip
 _TOKENS = ("input_tokens", "output_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
            "cache_read_tokens")  # fmt: skip
@@ -113,11 +113,11 @@ def _events_between(ledger: SqliteLedger, scope: Scope, low: int, high: int) -> 
 def _scope_sql(scope: Scope, alias: str) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for name, (table, column) in _COLUMNS.items():
+    for name, column in _COLUMNS.items():
         value = getattr(scope, name)
         if value is None:
             continue
-        qualified = f"{table or alias}.{column}"
+        qualified = column.replace("{t}", alias)
         if name == "model":
             clauses.append(f"lower({qualified}) GLOB ?")
             params.append(_glob(value.lower()))

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from spendlane.ledger import SqliteLedger
-from spendlane.ledger.columns import BUCKET_MS
+from spendlane.ledger.columns import AGENT_SQL, BUCKET_MS
 from spendlane.periods import day_start_ms, local_day_sql, offset_segments
 
 # What users type for --by, and the column it groups on (r: rollup, c: contexts).
 GROUP_KEYS = {
-    "model": "r.model", "project": "c.project", "agent": "c.agent",
+    "model": "r.model", "project": "c.project", "agent": AGENT_SQL,
     "session": "c.session_id", "source": "r.source", "provider": "r.provider",
     "task": "c.task_id", "task-type": "c.task_type", "skill": "c.skill",
     "machine": "c.machine", "lane": "c.lane", "account": "c.account",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from spendlane.events import LimitNotice, UsageEvent
+from spendlane.events import AgentType, LimitNotice, UsageEvent
 from spendlane.money import usd_to_nano
 from spendlane.sources.jsonl import RecordReader
 from spendlane.sources.locations import CLAUDE_CODE as SOURCE
@@ -64,16 +64,35 @@ class _Line(msgspec.Struct):
     isMeta: bool | None = None
     costUSD: float | None = None
     message: _Message | None = None
+    toolUseResult: msgspec.Raw = msgspec.Raw(b"null")
 
 
 class _ToolUse(msgspec.Struct):
     type: str | None = None
+    id: str | None = None
     name: str | None = None
     input: dict[str, object] | None = None
 
 
 _COMMAND = re.compile(rb"<command-name>\s*(/?[^<\s]+)\s*</command-name>")
 _TOOL_USES = msgspec.json.Decoder(list[_ToolUse])
+_SPAWNING_TOOLS = ("Task", "Agent")  # the tool that starts a subagent, by Claude Code version
+
+
+class _ToolResult(msgspec.Struct):
+    type: str | None = None
+    tool_use_id: str | None = None
+    content: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Meta(msgspec.Struct):
+    agentType: str | None = None
+
+
+_RESULTS = msgspec.json.Decoder(list[_ToolResult])
+_META = msgspec.json.Decoder(_Meta)
+_AGENT_IN_TEXT = re.compile(rb"agentId: ([A-Za-z0-9_-]+)")
+_AGENT_IN_RESULT = re.compile(rb'"agentId"\s*:\s*"([A-Za-z0-9_-]+)"')
 
 
 class _TextBlock(msgspec.Struct):
@@ -103,27 +122,75 @@ def _prefilter(line: bytes) -> bool:
     return b'"assistant"' in line or (b'"user"' in line and b'"tool_result"' not in line)
 
 
+def _main_thread_prefilter(line: bytes) -> bool:
+    # in a main-thread file, a Task tool's result names the subagent it started
+    return _prefilter(line) or (b'"user"' in line and b"agentId" in line)
+
+
+class _State(msgspec.Struct, omit_defaults=True):
+    """What the next chunk of a file needs: the skill in force, and Task tool uses whose
+    result (naming the subagent they started) has not been read yet."""
+
+    skill: str | None = None
+    spawns: dict[str, str] = {}  # Task tool use id -> subagent type
+
+
+_STATE = msgspec.json.Decoder(_State)
+_MAX_SPAWNS = 200  # a Task whose result never came (a crash) is forgotten eventually
+
+
+def _load_state(text: str | None) -> _State:
+    if not text:
+        return _State()
+    if text.startswith("{"):
+        try:
+            return _STATE.decode(text)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            pass
+    return _State(skill=text)  # the state of earlier versions: the skill alone
+
+
+def _dump_state(state: _State) -> str:
+    if not state.spawns:
+        return state.skill or ""
+    if len(state.spawns) > _MAX_SPAWNS:
+        state.spawns = dict(list(state.spawns.items())[-_MAX_SPAWNS:])
+    return msgspec.json.encode(state).decode()
+
+
 def parse(chunk: Chunk, path: str) -> Parsed:
-    """Turn a chunk of a transcript into events and usage-limit notices.
+    """Turn a chunk of a transcript into events, usage-limit notices and subagent types.
 
     Skills: a slash command (`<command-name>/review</command-name>` in the prompt) or a
-    `Skill` tool use attributes the calls that follow in that turn to the skill. The skill in
-    force is carried to the next chunk of the file in the parse state.
+    `Skill` tool use attributes the calls that follow in that turn to the skill. Subagent
+    types: a subagent's `.meta.json` sidecar says it (authoritative); else the parent's Task
+    tool use (`subagent_type`) is linked to the agent id its result names. What one chunk
+    leaves open (the skill in force, Tasks still running) is carried in the parse state.
     """
-    reader: RecordReader[_Line] = RecordReader(_Line, _prefilter)
+    file_agent = Path(path).stem[6:] if Path(path).name.startswith("agent-") else None
+    reader: RecordReader[_Line] = RecordReader(
+        _Line, _prefilter if file_agent else _main_thread_prefilter
+    )
     events: list[UsageEvent] = []
     notices: list[LimitNotice] = []
+    agent_types: list[AgentType] = []
+    if file_agent:
+        meta = _meta_agent_type(path, file_agent)
+        if meta is not None:
+            agent_types.append(meta)
     project_dir = project_dir_of(path)
-    file_agent = Path(path).stem[6:] if Path(path).name.startswith("agent-") else None
-    skill = chunk.cursor.state or None
+    state = _load_state(chunk.cursor.state)
     for record in reader.records(chunk):
         line = record.value
         message = line.message
         if line.type == "user":
-            if not line.isMeta:  # a new prompt: a new turn (the command's expansion is meta)
-                raw = bytes(message.content) if message is not None else b""
-                found = _COMMAND.search(raw)
-                skill = found.group(1).decode("utf-8", "replace") if found else None
+            content = bytes(message.content) if message is not None else b""
+            if b'"tool_result"' in content:
+                if state.spawns and not line.agentId:
+                    agent_types.extend(_started_agents(content, line.toolUseResult, state))
+            elif not line.isMeta:  # a new prompt: a new turn (the command's expansion is meta)
+                found = _COMMAND.search(content)
+                state.skill = found.group(1).decode("utf-8", "replace") if found else None
             continue
         if line.type != "assistant" or message is None:
             continue
@@ -138,70 +205,124 @@ def parse(chunk: Chunk, path: str) -> Parsed:
             if message.model == SYNTHETIC:
                 continue
         usage = message.usage
-        if usage is None or message.model is None:
-            continue
-        if message.id:
-            key = f"cc:{message.id}:{line.requestId}" if line.requestId else f"cc:{message.id}"
-        elif line.uuid:
-            key = f"cc:uuid:{line.uuid}"
-        else:
-            key = f"cc:file:{path}:{record.offset}"
-        cache_creation = usage.cache_creation_input_tokens or 0
-        one_hour = 0
-        if usage.cache_creation is not None:
-            one_hour = min(usage.cache_creation.ephemeral_1h_input_tokens or 0, cache_creation)
-        model = message.model
-        events.append(
-            UsageEvent(
-                key=key,
-                ts_ms=ts_ms,
-                source=SOURCE,
-                provider="anthropic" if model.startswith("claude") else "unknown",
-                model=model,
-                input_tokens=usage.input_tokens or 0,
-                output_tokens=usage.output_tokens or 0,
-                cache_write_5m_tokens=cache_creation - one_hour,
-                cache_write_1h_tokens=one_hour,
-                cache_read_tokens=usage.cache_read_input_tokens or 0,
-                web_search_requests=(
-                    usage.server_tool_use.web_search_requests or 0
-                    if usage.server_tool_use is not None
-                    else 0
-                ),
-                speed=usage.speed,
-                reported_cost_nano=usd_to_nano(line.costUSD) if line.costUSD is not None else None,
-                session_id=line.sessionId,
-                project=line.cwd or project_dir,
-                project_dir=project_dir,
-                agent_id=line.agentId or file_agent,
-                is_sidechain=bool(line.isSidechain),
-                git_branch=line.gitBranch,
-                version=line.version,
-                skill=skill,
+        if usage is not None and message.model is not None:
+            if message.id:
+                key = f"cc:{message.id}:{line.requestId}" if line.requestId else f"cc:{message.id}"
+            elif line.uuid:
+                key = f"cc:uuid:{line.uuid}"
+            else:
+                key = f"cc:file:{path}:{record.offset}"
+            events.append(
+                _event(key, ts_ms, line, usage, message.model, project_dir, file_agent, state.skill)
             )
-        )
-        skill = _skill_used(message) or skill
+        _read_tool_uses(message, state)
     return Parsed(
-        events=events, notices=notices, malformed=reader.malformed, resume_at=reader.resume_at,
-        state=skill or "",
+        events=events, notices=notices, agent_types=agent_types, malformed=reader.malformed,
+        resume_at=reader.resume_at, state=_dump_state(state),
     )  # fmt: skip
 
 
-def _skill_used(message: _Message) -> str | None:
-    """The skill a `Skill` tool use in this message invokes (its `skill` input), if any."""
+def _event(
+    key: str,
+    ts_ms: int,
+    line: _Line,
+    usage: _Usage,
+    model: str,
+    project_dir: str | None,
+    file_agent: str | None,
+    skill: str | None,
+) -> UsageEvent:
+    cache_creation = usage.cache_creation_input_tokens or 0
+    one_hour = 0
+    if usage.cache_creation is not None:
+        one_hour = min(usage.cache_creation.ephemeral_1h_input_tokens or 0, cache_creation)
+    return UsageEvent(
+        key=key,
+        ts_ms=ts_ms,
+        source=SOURCE,
+        provider="anthropic" if model.startswith("claude") else "unknown",
+        model=model,
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        cache_write_5m_tokens=cache_creation - one_hour,
+        cache_write_1h_tokens=one_hour,
+        cache_read_tokens=usage.cache_read_input_tokens or 0,
+        web_search_requests=(
+            usage.server_tool_use.web_search_requests or 0
+            if usage.server_tool_use is not None
+            else 0
+        ),
+        speed=usage.speed,
+        reported_cost_nano=usd_to_nano(line.costUSD) if line.costUSD is not None else None,
+        session_id=line.sessionId,
+        project=line.cwd or project_dir,
+        project_dir=project_dir,
+        agent_id=line.agentId or file_agent,
+        is_sidechain=bool(line.isSidechain),
+        git_branch=line.gitBranch,
+        version=line.version,
+        skill=skill,
+    )
+
+
+def _read_tool_uses(message: _Message, state: _State) -> None:
+    """A `Skill` tool use sets the skill for what follows in the turn; a Task (or, in newer
+    builds, Agent) tool use with a `subagent_type` waits for its result to name the agent."""
     raw = bytes(message.content)
-    if b'"Skill"' not in raw:
-        return None
+    if b'"Skill"' not in raw and b'"subagent_type"' not in raw:
+        return
     try:
         blocks = _TOOL_USES.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+        return
     for block in blocks:
-        if block.type == "tool_use" and block.name == "Skill" and block.input:
+        if block.type != "tool_use" or not block.input:
+            continue
+        if block.name == "Skill":
             name = block.input.get("skill") or block.input.get("command")
             if isinstance(name, str) and name:
-                return name
-    return None
+                state.skill = name
+        elif block.name in _SPAWNING_TOOLS and block.id:
+            kind = block.input.get("subagent_type")
+            if isinstance(kind, str) and kind:
+                state.spawns[block.id] = kind
+
+
+def _started_agents(content: bytes, tool_result: msgspec.Raw, state: _State) -> list[AgentType]:
+    """The subagents that Task results in this user line name, typed by their Task tool use.
+
+    The agent id is in the result's text ("agentId: a1b2c3 (for resuming …)"); where the text
+    does not say it, the line's `toolUseResult.agentId` does (one result per line).
+    """
+    try:
+        blocks = _RESULTS.decode(content)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return []
+    found: list[AgentType] = []
+    for block in blocks:
+        if block.type != "tool_result" or not block.tool_use_id:
+            continue
+        kind = state.spawns.pop(block.tool_use_id, None)
+        if kind is None:
+            continue
+        named = _AGENT_IN_TEXT.search(bytes(block.content))
+        if named is None and len(blocks) == 1:
+            named = _AGENT_IN_RESULT.search(bytes(tool_result))
+        if named is not None:
+            found.append(AgentType(agent_id=named.group(1).decode(), agent_type=kind))
+    return found
+
+
+def _meta_agent_type(path: str, agent_id: str) -> AgentType | None:
+    """The type in a subagent's sidecar, `agent-<id>.meta.json` beside its transcript."""
+    try:
+        raw = Path(path[: -len(".jsonl")] + ".meta.json").read_bytes()
+        meta = _META.decode(raw)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if not meta.agentType:
+        return None
+    return AgentType(agent_id=agent_id, agent_type=meta.agentType, authoritative=True)
 
 
 def _limit_notice(line: _Line, ts_ms: int) -> LimitNotice | None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import msgspec
 
-from spendlane.events import MAX_TS_MS, LimitNotice, RateLimitReading, UsageEvent
+from spendlane.events import MAX_TS_MS, AgentType, LimitNotice, RateLimitReading, UsageEvent
 
 
 class Parsed(msgspec.Struct):
@@ -15,6 +15,7 @@ class Parsed(msgspec.Struct):
     events: list[UsageEvent]
     notices: list[LimitNotice] = []
     readings: list[RateLimitReading] = []
+    agent_types: list[AgentType] = []
     malformed: int = 0
     state: str | None = None
     resume_at: int | None = None  # an object cut off at the chunk's end starts here
