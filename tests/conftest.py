@@ -7,10 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from spendlane.ingest import IngestReport, ingest
 from spendlane.ledger import SqliteLedger
 from spendlane.sources.locations import CLAUDE_CODE, CODEX
+
+# Property tests check results, not speed: on a shared 2-core machine an example can take
+# half a second for reasons of its own, and a deadline would make the suite flaky.
+settings.register_profile("spendlane", deadline=None)
+settings.load_profile("spendlane")
 
 
 @dataclass
@@ -51,3 +57,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     monkeypatch.setenv("CODEX_HOME", str(e.codex))
     monkeypatch.setenv("TZ", "UTC")
     yield e
+
+
+# A plan-window reading as the statusline or Codex leaves it (the agent folder left unknown).
+READING = ("INSERT INTO quota_readings (source, ts_ms, window, used_percent, window_minutes, "
+           "resets_at_ms, session_id) VALUES ")  # fmt: skip

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import Env
+from tests.conftest import READING, Env
 
 from spendlane.ledger import SqliteLedger
 
@@ -215,7 +215,7 @@ def test_a_full_plan_window_moves_work_off_the_subscription_lane(env: Env) -> No
     at = int(time.time() * 1000)
     with SqliteLedger(env.ledger_path) as ledger, ledger.write() as db:
         db.executemany(
-            "INSERT INTO quota_readings VALUES ('statusline', ?, 'five_hour', ?, 300, ?, 's')",
+            READING + "('statusline', ?, 'five_hour', ?, 300, ?, 's')",
             [(at - 3_600_000, 70.0, at + 3_600_000), (at, 95.0, at + 3_600_000)],
         )  # 25 points an hour: full before the reset
     plan = json.loads(spendlane(env, "run", "--dry-run", "--json", "next").stdout)

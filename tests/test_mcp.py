@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from tests.conftest import Env
+from tests.conftest import READING, Env
 
 from spendlane.recording import record_many
 
@@ -62,7 +62,10 @@ def _fill(env: Env, now_ms: int) -> None:
             ("codex", now_ms - 7_200_000, "primary", 90.0, 300, now_ms - 3_600_000, None),
         ]
         with ledger.write() as db:
-            db.executemany("INSERT INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                READING + "(?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
 
 def _server(env: Env) -> StdioServerParameters:
@@ -177,6 +180,7 @@ def test_the_four_tools_over_stdio(env: Env) -> None:
     assert quota["timezone"] == "UTC"
     readings = quota["readings"]
     ages = [reading.pop("ageSeconds") for reading in readings]
+    assert {reading.pop("account") for reading in readings} == {"default"}  # none configured
     # 10% -> 42.5% in 8 minutes: 243.75%/h, so the 5-hour window runs out before its reset.
     projected = readings[1].pop("projectedPercent")
     assert readings == [

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import Env
+from tests.conftest import READING, Env
 
 from spendlane.ledger import SqliteLedger
+from spendlane.policy.accounts import implicit
 from spendlane.policy.config import load_config
-from spendlane.policy.quota import plan_value, raise_quota_alerts, window_states
+from spendlane.policy.quota import plan_values, raise_quota_alerts, window_states
 from spendlane.recording import record_many
 from spendlane.tomlconfig import ConfigError
 
@@ -25,7 +26,8 @@ T0 = 1_796_000_000_000  # a fixed "now" for the arithmetic
 def reading(ledger: SqliteLedger, ts: int, window: str, used: float, resets: int) -> None:
     with ledger.write() as db:
         minutes = 300 if window == "five_hour" else 10_080
-        db.execute("INSERT INTO quota_readings VALUES ('statusline', ?, ?, ?, ?, ?, 's')",
+        db.execute(READING
+                   + "('statusline', ?, ?, ?, ?, ?, 's')",
                    (ts, window, used, minutes, resets))  # fmt: skip
 
 
@@ -81,7 +83,8 @@ def test_the_plans_value_and_calls_today(tmp_path: Path) -> None:
             for i, d in enumerate((0, 0, 5, 25))  # the last one is last month
         ])  # fmt: skip
         record_many(ledger, [{"timestamp": now.isoformat(), "model": "gpt-5", "cost_usd": 9}])
-        value = plan_value(ledger, "max5", {"max5": 100.0}, dt.UTC, int(now.timestamp() * 1000))
+        (value,) = plan_values(ledger, [implicit("max5")], {"max5": 100.0}, dt.UTC,
+                               int(now.timestamp() * 1000))  # fmt: skip
     assert (value.month_value_nano, value.calls_today, value.price_usd) == (150 * 10**9, 2, 100.0)
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import Env
+from tests.conftest import READING, Env
 
 from spendlane.ledger import SqliteLedger
 from spendlane.recording import record_many
@@ -25,8 +25,8 @@ def test_one_frame_shows_the_live_picture(env: Env) -> None:
         ])  # fmt: skip
         with ledger.write() as db:
             at = int(time.time() * 1000)
-            db.execute("INSERT INTO quota_readings VALUES ('statusline', ?, 'five_hour', 64, "
-                       "300, ?, 's')", (at, at + 3_600_000))  # fmt: skip
+            db.execute(READING + "('statusline', ?, 'five_hour', 64, 300, ?, 's')",
+                       (at, at + 3_600_000))  # fmt: skip
     (env.home / "config.toml").write_text('[[budget]]\nname = "day"\nperiod = "day"\n'
                                           "limit_usd = 2\n")  # fmt: skip
     out = subprocess.run([sys.executable, "-m", "spendlane", "watch", "--once", "--token-limit",

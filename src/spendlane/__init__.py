@@ -160,7 +160,7 @@ def pick_lane(
     at = now_ms()
     with _ledger(db) as ledger:
         states = budget_states(ledger, budgets, at)
-        limited = limited_lanes(ledger, at, lanes_of(budgets))
+        limited = limited_lanes(ledger, at, lanes_of(budgets), budgets.accounts)
     return pick(lanes_of(budgets), states, make_call(**call), wanted=lane,
                 estimate_nano=_nano(estimate_usd), limited=limited, now_ms=at,
                 zone=zone_of(budgets))  # fmt: skip

@@ -190,3 +190,4 @@ class RateLimitReading(msgspec.Struct, kw_only=True):
     window_minutes: int | None
     resets_at_ms: int | None
     session_id: str | None = None
+    root: str = ""  # the agent folder it was read from (see sources.locations.log_root)

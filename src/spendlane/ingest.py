@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,12 +117,18 @@ def ingest(
     overrides: list[PriceOverride] | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    accounts: Mapping[str, tuple[str, str]] | None = None,
 ) -> IngestReport:
-    """Bring every new model call from the local logs into the ledger."""
+    """Bring every new model call from the local logs into the ledger.
+
+    `accounts` maps an agent folder (`sources.locations.log_root`) to the (account, auth mode)
+    its calls are attributed to (see `policy.accounts`); None: the configured accounts, read
+    only when there is something new to attribute.
+    """
     started = time.perf_counter()
     report = IngestReport(sources={})
     tasks = _plan(ledger.cursors(), sources, roots or {}, report)
-    _execute(ledger, tasks, report, overrides, progress, workers)
+    _execute(ledger, tasks, report, overrides, progress, workers, accounts)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -133,6 +139,7 @@ def ingest_files(
     paths: Iterable[str | Path],
     *,
     overrides: list[PriceOverride] | None = None,
+    accounts: Mapping[str, tuple[str, str]] | None = None,
 ) -> IngestReport:
     """Bring new calls in from these files of one source only (no discovery): the transcript
     a Claude Code SessionEnd hook names, say. The same cursors, reads and commits as `ingest`,
@@ -145,7 +152,7 @@ def ingest_files(
     seen: set[tuple[int, int]] = set()
     for path in paths:
         _add_task(source, str(path), cursors, seen, stats, tasks)
-    _execute(ledger, tasks, report, overrides, None, 1)
+    _execute(ledger, tasks, report, overrides, None, 1, accounts)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -157,6 +164,7 @@ def _execute(
     overrides: list[PriceOverride] | None,
     progress: Progress | None,
     workers: int | None,
+    accounts: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
     """Read, parse and commit the planned files (the part `ingest` and `ingest_files` share)."""
     if not tasks:
@@ -165,7 +173,12 @@ def _execute(
 
     remembered = ledger.price_cache(catalog_version())
     committer = _Committer(ledger, report, sum(t.pending for t in tasks), progress)
-    for outcome in _run(tasks, (overrides or [], remembered), committer.total, workers):
+    if accounts is None:
+        from spendlane.policy.accounts import configured_folders
+
+        accounts = configured_folders()
+    setup = (overrides or [], remembered, dict(accounts))
+    for outcome in _run(tasks, setup, committer.total, workers):
         committer.add(outcome)
     committer.flush()
     if committer.learned_prices:
@@ -293,7 +306,7 @@ def _pool_worker(*prices: Any) -> None:
 
 def _run(
     tasks: list[Task],
-    prices: tuple[list[PriceOverride], list[tuple[Any, ...]]],
+    setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
     total: int,
     workers: int | None,
 ) -> Iterable[Outcome]:
@@ -303,7 +316,7 @@ def _run(
 
     n = workers if workers is not None else min(2, os.cpu_count() or 1)
     if n <= 1 or total < POOL_MIN_BYTES or len(tasks) < 2:
-        init_worker(*prices)
+        init_worker(*setup)
         for task in tasks:
             yield process(task)
         return
@@ -313,5 +326,5 @@ def _run(
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
     ordered = sorted(tasks, key=lambda t: -t.pending)  # big files first: balanced workers
-    with context.Pool(n, initializer=_pool_worker, initargs=prices) as pool:
+    with context.Pool(n, initializer=_pool_worker, initargs=setup) as pool:
         yield from pool.imap_unordered(process, ordered, chunksize=1)

@@ -6,6 +6,7 @@ rows: everything but the write, so that it runs on every core.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
@@ -23,6 +24,7 @@ from spendlane.pricing import Pricer
 from spendlane.pricing.memory import from_row, to_row
 from spendlane.pricing.overrides import PriceOverride
 from spendlane.sources import LOG_SOURCES
+from spendlane.sources.locations import log_root
 from spendlane.sources.parsed import Parsed
 from spendlane.sources.reading import Chunk, read_new
 
@@ -41,12 +43,18 @@ class FileResult(msgspec.Struct, gc=False):
 
 _worker_pricer: Pricer | None = None
 _learned_sent = 0
+_accounts: dict[str, tuple[str, str]] = {}  # agent folder -> (account, auth mode)
 
 
-def init_worker(overrides: list[PriceOverride], remembered: list[tuple[Any, ...]]) -> None:
-    global _worker_pricer, _learned_sent
+def init_worker(
+    overrides: list[PriceOverride],
+    remembered: list[tuple[Any, ...]],
+    accounts: dict[str, tuple[str, str]] | None = None,
+) -> None:
+    global _worker_pricer, _learned_sent, _accounts
     _worker_pricer = Pricer(overrides, [from_row(row) for row in remembered])
     _learned_sent = 0
+    _accounts = accounts or {}
 
 
 def _new_learned_prices() -> list[tuple[Any, ...]]:
@@ -99,6 +107,14 @@ def process(task: Task) -> Outcome:
         return Outcome(task.source, None, 0)  # vanished or unreadable: retried next run
     if first is None or cursor is None:
         return Outcome(task.source, None, 0)
+    root = log_root(task.path)
+    for reading in parsed.readings:
+        reading.root = root
+    account = _accounts.get(os.path.abspath(root)) if root and _accounts else None
+    if account is not None:
+        for event in parsed.events:
+            if event.account is None:
+                event.account, event.auth_mode = account
     plausible = [e for e in parsed.events if implausible(e) is None]
     corrupt = len(parsed.events) - len(plausible)  # counted as malformed, never stored
     best, duplicates = best_copies(plausible)

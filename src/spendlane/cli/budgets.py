@@ -290,32 +290,41 @@ def quota_command(
 ) -> None:
     """Subscription windows: used, reset, burn rate, projected at reset; the plan's value."""
     from spendlane.periods import local_iso as _iso
-    from spendlane.policy.quota import PLAN_PRICES, plan_value, raise_quota_alerts, window_states
+    from spendlane.policy.accounts import accounts_of
+    from spendlane.policy.quota import PLAN_PRICES, plan_values, quota_alerts, window_states
     from spendlane.policy.service import now_ms, zone_of
 
     config = _config(config_path)
     zone = zone_of(config)
     at = now_ms()
+    accounts = accounts_of(config.accounts, config.plan)
     with context.ledger() as ledger:
         if not no_ingest:
             _ingest(ledger, _sources("all"), quiet=as_json)
-        states = window_states(ledger, at)
-        value = plan_value(ledger, config.plan, {**PLAN_PRICES, **dict(config.plan_prices)},
-                           zone, at)  # fmt: skip
-        raise_quota_alerts(ledger, states, at, zone)
+        states = window_states(ledger, at, config.accounts)
+        values = plan_values(ledger, accounts, {**PLAN_PRICES, **dict(config.plan_prices)},
+                             zone, at, dict(config.plan_notes))  # fmt: skip
+        quota_alerts(ledger, config.accounts, config.plan, at, zone)
     if as_json:
         _echo_json({
             "windows": [{
-                "source": s.source, "window": s.window, "name": s.name,
+                "account": s.account, "source": s.source, "window": s.window, "name": s.name,
                 "usedPercent": s.used_percent, "level": s.level,
                 "resetsAt": _iso(s.resets_at_ms, zone), "observedAt": _iso(s.observed_ms, zone),
                 "burnPercentPerHour": s.burn_per_hour, "projectedPercentAtReset":
                     s.projected_percent,
             } for s in states],
-            "plan": value.plan, "planPriceUsd": value.price_usd,
-            "monthValueUsd": value.month_value_nano / 1e9, "callsToday": value.calls_today,
+            "accounts": [{
+                "account": v.account, "auth": v.auth, "plan": v.plan, "planPriceUsd": v.price_usd,
+                "planNotes": v.notes, "monthValueUsd": v.month_value_nano / 1e9,
+                "callsToday": v.calls_today,
+            } for v in values],
+            # the first account's figures, where scripts read them before there were accounts
+            "plan": values[0].plan, "planPriceUsd": values[0].price_usd,
+            "monthValueUsd": values[0].month_value_nano / 1e9,
+            "callsToday": values[0].calls_today,
         })  # fmt: skip
         return
     from spendlane.cli import render
 
-    render.quota_tables(states, value, zone)
+    render.quota_tables(states, values, zone)

@@ -29,7 +29,7 @@ def lanes_command(context: Context, config_path: Path | None, as_json: bool) -> 
 
     with context.ledger() as ledger:
         states = budget_states(ledger, config, at)
-        limited = limited_lanes(ledger, at, lanes)
+        limited = limited_lanes(ledger, at, lanes, config.accounts)
     zone = zone_of(config)
     auto = pick_lane(lanes, states, Call(), now_ms=at, zone=zone, limited=limited)
     rows = []
@@ -109,7 +109,7 @@ def run_command(
 
     with context.ledger() as ledger:
         states = budget_states(ledger, config, at)
-        limited = limited_lanes(ledger, at, lanes_of(config))
+        limited = limited_lanes(ledger, at, lanes_of(config), config.accounts)
     pick = pick_lane(lanes_of(config), states, call, wanted=wanted, now_ms=at,
                      zone=zone_of(config), limited=limited)  # fmt: skip
     if pick.lane is None:

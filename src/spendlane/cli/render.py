@@ -429,14 +429,17 @@ def lanes_table(rows: list[dict[str, Any]], reason: str, *, configured: bool) ->
     console.print(f"auto: {escape(reason)}", highlight=False)
 
 
-def quota_tables(states: list[Any], value: Any, zone: Any) -> None:
-    """Plan windows as bars with their reset, burn rate and projection; then the plan's value."""
+def quota_tables(states: list[Any], values: list[Any], zone: Any) -> None:
+    """Plan windows as bars with their reset, burn rate and projection, per account; then
+    each account's month at API prices against its plan."""
+    several = any(s.account != "default" for s in states) or len(values) > 1
     if not states:
         console.print("No plan windows observed yet: they come from Claude Code's statusline "
                       "(`spendlane statusline`) and Codex's logs.")  # fmt: skip
     else:
         table = Table(title=f"Plan windows ({zone})")
-        for name in ("Window", "Used", "", "Resets", "Burn", "At reset"):
+        columns = ["Account"] if several else []
+        for name in (*columns, "Window", "Used", "", "Resets", "Burn", "At reset"):
             table.add_column(name, justify="right" if name in ("Used", "Burn") else "left")
         colours = {"ok": "green", "near-limit": "yellow", "limit": "red"}
         for s in states:
@@ -447,16 +450,24 @@ def quota_tables(states: list[Any], value: Any, zone: Any) -> None:
             burn = f"{s.burn_per_hour:.1f}%/h" if s.burn_per_hour is not None else "-"
             projected = (f"{s.projected_percent:.0f}%" if s.projected_percent is not None
                          else "-")  # fmt: skip
-            table.add_row(escape(s.name), f"{s.used_percent:.0f}%", bar, resets, burn, projected)
+            who = [escape(s.account)] if several else []
+            table.add_row(*who, escape(s.name), f"{s.used_percent:.0f}%", bar, resets, burn,
+                          projected)  # fmt: skip
         console.print(table)
-    if value.plan:
-        price = value.price_usd or 0
-        ratio = f" ({value.month_value_nano / 1e9 / price:.1f}× its price)" if price else ""
-        console.print(f"This month's {escape(value.plan)} usage at API prices: "
-                      f"{usd(value.month_value_nano)} of a ${price:,.0f} plan{ratio}; "
-                      f"{value.calls_today} calls today.", highlight=False)  # fmt: skip
-    else:
-        console.print(f"This month's Claude Code usage at API prices: "
-                      f"{usd(value.month_value_nano)} (set `plan = \"max5\"` in the config to "
-                      f"compare with your plan); {value.calls_today} calls today.",
-                      highlight=False)  # fmt: skip
+    for v in values:
+        whose = f"{escape(v.account)}: " if several else ""
+        today = f"{v.calls_today} calls today"
+        if v.auth == "api":
+            console.print(f"{whose}API spend this month {usd(v.month_value_nano)}; {today}.",
+                          highlight=False)  # fmt: skip
+        elif v.plan:
+            price = v.price_usd or 0
+            ratio = f" ({v.month_value_nano / 1e9 / price:.1f}× its price)" if price else ""
+            note = f" — {escape(v.notes)}" if v.notes else ""
+            console.print(f"{whose}This month's {escape(v.plan)} usage at API prices: "
+                          f"{usd(v.month_value_nano)} of a ${price:,.0f} plan{ratio}{note}; "
+                          f"{today}.", highlight=False)  # fmt: skip
+        else:
+            console.print(f"{whose}This month's usage at API prices: "
+                          f"{usd(v.month_value_nano)} (set `plan = \"max5\"` in the config to "
+                          f"compare with your plan); {today}.", highlight=False)  # fmt: skip

@@ -88,9 +88,10 @@ def frame(ledger: Any, config: Any, token_limit: int | None) -> Any:
         colour = {"ok": "green", "warn": "yellow", "throttle": "dark_orange", "block": "red"}
         bar = f"[{colour[state.level]}]{'█' * filled}[/]{'░' * (20 - filled)}"
         bars.add_row(escape(state.budget.name), bar, f"{state.fraction * 100:.0f}%", state.level)
-    for window in window_states(ledger, at):
+    for window in window_states(ledger, at, config.accounts):
         filled = min(20, int(window.used_percent / 5))
-        bars.add_row(escape(window.name), f"{'█' * filled}{'░' * (20 - filled)}",
+        name = window.name if window.account == "default" else f"{window.name} ({window.account})"
+        bars.add_row(escape(name), f"{'█' * filled}{'░' * (20 - filled)}",
                      f"{window.used_percent:.0f}%", window.level)  # fmt: skip
     if bars.row_count:
         parts.append(bars)

@@ -242,43 +242,49 @@ def _budget_status(db: Path | None, ingest: bool) -> dict[str, Any]:
 # -- quota_status ------------------------------------------------------------------------
 
 _LATEST_READINGS = """
-SELECT source, window, used_percent, window_minutes, resets_at_ms, ts_ms, session_id
+SELECT source, root, window, used_percent, window_minutes, resets_at_ms, ts_ms, session_id
 FROM quota_readings AS q
 WHERE ts_ms = (SELECT MAX(ts_ms) FROM quota_readings
-               WHERE source = q.source AND window = q.window)
-ORDER BY source, window
+               WHERE source = q.source AND root = q.root AND window = q.window)
+ORDER BY ts_ms
 """
 
 
 def quota_status(
     *, db: Path | None = None, ingest: bool = True, at_ms: int | None = None
 ) -> dict[str, Any]:
-    """The latest reading of every subscription window (per source and window)."""
+    """The latest reading of every subscription window (per account, source and window)."""
     return _answer(lambda: _quota_status(db, ingest, at_ms))
 
 
 def _quota_status(db: Path | None, ingest: bool, at_ms: int | None) -> dict[str, Any]:
-    from spendlane.policy.quota import WINDOW_NAMES, window_states
+    from spendlane.policy.accounts import DEFAULT, account_of
+    from spendlane.policy.quota import window_name, window_states
     from spendlane.policy.service import zone_of
 
-    zone = zone_of(_budgets())
+    budgets = _budgets()
+    zone = zone_of(budgets)
     at = at_ms if at_ms is not None else _now_ms()
     with _ledger(db) as ledger:
         if ingest:
             _ingest(ledger)
         rows = ledger.connection.execute(_LATEST_READINGS).fetchall()
         # burn rate, projection and level as `spendlane quota` sees them (running windows)
-        running = {(s.source, s.window): s for s in window_states(ledger, at)}
-    readings = []
-    for source, window, used, minutes, resets_ms, ts_ms, session in rows:
-        state = running.get((source, window))
+        running = {(s.account, s.source, s.window): s
+                   for s in window_states(ledger, at, budgets.accounts)}  # fmt: skip
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for source, root, window, used, minutes, resets_ms, ts_ms, session in rows:  # oldest first
+        owner = account_of(budgets.accounts, root)
+        account = owner.name if owner is not None else DEFAULT
+        state = running.get((account, source, window))
         reset = resets_ms is not None and resets_ms <= at
         burn = state.burn_per_hour if state and not reset else None
         projected = state.projected_percent if state and not reset else None
-        readings.append({
+        latest[(account, source, window)] = {
+            "account": account,
             "source": source,
             "window": window,
-            "name": WINDOW_NAMES.get((source, window), window),
+            "name": window_name(source, window),
             "usedPercent": used,
             "windowMinutes": minutes,
             "resetsAt": local_iso(resets_ms, zone),
@@ -290,8 +296,8 @@ def _quota_status(db: Path | None, ingest: bool, at_ms: int | None) -> dict[str,
             "projectedPercent": round(projected, 2) if projected is not None else None,
             "level": state.level if state and not reset else None,
             "sessionId": session,
-        })  # fmt: skip
-    return {"readings": readings, "timezone": str(zone)}
+        }
+    return {"readings": [latest[key] for key in sorted(latest)], "timezone": str(zone)}
 
 
 # -- pick_lane ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from spendlane.money import format_usd
 from spendlane.periods import BUCKET_MS, day_start_ms
+from spendlane.sources.locations import log_root
 
 TYPE_CHECKING = False  # typing is not imported on this path: it runs on every message
 if TYPE_CHECKING:
@@ -88,6 +89,14 @@ def render(
                 when = f" ↺{reset.strftime(fmt)}"
             parts.append(f"{label} {percent:.0f}%{when}")
     return " · ".join(parts) if parts else "spendlane: no usage yet"
+
+
+def window_minutes(key: str) -> int | None:
+    """How long a Claude plan window is, from its name (`seven_day_opus`: a week)."""
+    for prefix, (_, minutes) in WINDOWS.items():
+        if key.startswith(prefix):
+            return minutes
+    return None
 
 
 def _number(value: Any) -> float | None:
@@ -188,11 +197,20 @@ def _window(payload: dict[str, Any], key: str) -> tuple[float, int | None] | Non
 
 def record_rate_limits(ledger_path: Path, payload: dict[str, Any], now_ms: int) -> int:
     """Keep each new `rate_limits` reading as a quota observation; returns how many were new.
-    A reading equal to the last one kept for its window is not stored again."""
-    readings = [(key, _window(payload, key)) for key in WINDOWS]
+    A reading equal to the last one kept for its window is not stored again.
+
+    Every window the payload carries is kept (5-hour, 7-day, and per-model weekly ones such as
+    `seven_day_opus`), with the Claude config folder the session's transcript lives in, which
+    tells one account's windows from another's.
+    """
+    limits = payload.get("rate_limits")
+    keys = [k for k in limits if isinstance(k, str)] if isinstance(limits, dict) else []
+    readings = [(key, _window(payload, key)) for key in keys]
     readings = [(key, r) for key, r in readings if r is not None]
     if not readings or not ledger_path.exists():
         return 0
+    transcript = payload.get("transcript_path")
+    root = log_root(transcript) if isinstance(transcript, str) else ""
     session = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
     stored = 0
     try:
@@ -204,15 +222,16 @@ def record_rate_limits(ledger_path: Path, payload: dict[str, Any], now_ms: int) 
             resets_ms = resets_s * 1000 if resets_s else None
             last = db.execute(
                 "SELECT used_percent, resets_at_ms FROM quota_readings WHERE source = "
-                "'statusline' AND window = ? ORDER BY ts_ms DESC LIMIT 1",
-                (key,),
+                "'statusline' AND root = ? AND window = ? ORDER BY ts_ms DESC LIMIT 1",
+                (root, key),
             ).fetchone()
             if last is not None and last[0] == percent and last[1] == resets_ms:
                 continue
             db.execute(
                 "INSERT OR IGNORE INTO quota_readings (source, ts_ms, window, used_percent, "
-                "window_minutes, resets_at_ms, session_id) VALUES ('statusline', ?, ?, ?, ?, ?, ?)",
-                (now_ms, key, percent, WINDOWS[key][1], resets_ms, session),
+                "window_minutes, resets_at_ms, session_id, root) "
+                "VALUES ('statusline', ?, ?, ?, ?, ?, ?, ?)",
+                (now_ms, key, percent, window_minutes(key), resets_ms, session, root),
             )
             stored += 1
     except sqlite3.Error:

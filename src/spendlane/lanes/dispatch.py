@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from spendlane.events import UsageEvent
@@ -24,6 +24,7 @@ from spendlane.lanes.config import Lane, expand_env, lanes_of
 from spendlane.lanes.output import RunOutcome, parse_claude_result, parse_codex_exec
 from spendlane.lanes.pick import pick_lane
 from spendlane.ledger import SqliteLedger
+from spendlane.policy.accounts import Account
 from spendlane.policy.config import BudgetConfig
 from spendlane.policy.service import (
     ReservationRefused,
@@ -59,9 +60,19 @@ class RunResult:
 QUOTA_PROVIDERS = {"statusline": "anthropic", "codex": "openai"}
 
 
-def limited_lanes(ledger: SqliteLedger, at_ms: int, lanes: tuple[Lane, ...] = ()) -> dict[str, int]:
+def limited_lanes(
+    ledger: SqliteLedger,
+    at_ms: int,
+    lanes: tuple[Lane, ...] = (),
+    accounts: Sequence[Account] = (),
+) -> dict[str, int]:
     """Lanes not to use until a time: a provider said so (a usage limit a run hit), or, for
-    `lanes`, a plan window of their provider is full or will be before it resets."""
+    `lanes`, a plan window of their provider and account is full or will be before it resets.
+
+    A lane's account is the one owning the agent folder it runs with (`CLAUDE_CONFIG_DIR` or
+    `CODEX_HOME` in its env, else the agent's default folder): with a work and a personal
+    login, a full window on one moves work to the other's lane.
+    """
     rows = ledger.connection.execute(
         "SELECT lane, until_ms FROM lane_limits WHERE until_ms > ?", (at_ms,)
     ).fetchall()
@@ -69,15 +80,45 @@ def limited_lanes(ledger: SqliteLedger, at_ms: int, lanes: tuple[Lane, ...] = ()
     if lanes:
         from spendlane.policy.quota import window_states
 
-        for window in window_states(ledger, at_ms):
+        for window in window_states(ledger, at_ms, accounts):
             provider = QUOTA_PROVIDERS.get(window.source)
             if window.level != "limit" or window.resets_at_ms is None or provider is None:
                 continue
             for lane in lanes:
-                # an API-key lane (its own endpoint or key) is not bound by the plan's window
-                if lane.provider == provider and not lane.env and not lane.free:
+                if (lane.provider == provider and not lane.free and _on_plan(lane)
+                        and lane_account(lane, accounts) == window.account):  # fmt: skip
                     limited[lane.name] = max(limited.get(lane.name, 0), window.resets_at_ms)
     return limited
+
+
+_AGENT_FOLDERS = ("CLAUDE_CONFIG_DIR", "CODEX_HOME")
+
+
+def _on_plan(lane: Lane) -> bool:
+    """An API-key lane (its own endpoint or key) is not bound by a plan's window; choosing
+    the login's folder is not an API key."""
+    return all(name in _AGENT_FOLDERS for name, _ in lane.env)
+
+
+def lane_account(lane: Lane, accounts: Sequence[Account]) -> str:
+    """The account a lane's runs are billed to: the owner of the agent folder it uses."""
+    from spendlane.policy.accounts import DEFAULT, account_of
+
+    if not accounts:
+        return DEFAULT
+    env = dict(lane.env)
+    chosen = env.get("CLAUDE_CONFIG_DIR") or env.get("CODEX_HOME")
+    if chosen:
+        folders = [chosen.split(",")[0]]
+    elif lane.provider == "openai":
+        folders = ["~/.codex"]
+    else:
+        folders = ["~/.claude", "~/.config/claude"]
+    for folder in folders:
+        owner = account_of(accounts, os.path.expandvars(folder))
+        if owner is not None:
+            return owner.name
+    return DEFAULT
 
 
 def mark_limited(ledger: SqliteLedger, lane: str, until_ms: int, reason: str) -> None:
@@ -137,8 +178,9 @@ def _dispatch_once(
 ) -> RunResult:
     at = now_ms()
     states = budget_states(ledger, config, at)
-    pick = pick_lane(lanes, states, call, wanted=wanted, limited=limited_lanes(ledger, at, lanes),
-                     now_ms=at, zone=zone_of(config))  # fmt: skip
+    limited = limited_lanes(ledger, at, lanes, config.accounts)
+    pick = pick_lane(lanes, states, call, wanted=wanted, limited=limited, now_ms=at,
+                     zone=zone_of(config))  # fmt: skip
     if pick.lane is None:
         return RunResult(None, pick.reason, REFUSED)
     lane = pick.lane

@@ -288,4 +288,28 @@ SELECT e.id, e.ts_ms, e.source, e.provider, e.model, e.input_tokens, e.output_to
 FROM events e JOIN contexts c ON c.id = e.context_id;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+_V8 = """
+-- Plan-window readings say which agent folder (Claude config dir, Codex home) they came from,
+-- so the windows of several accounts are told apart; '' = not known (earlier readings).
+-- The key columns come first: SQLite 3.40's integrity_check misreads a WITHOUT ROWID table
+-- whose key column is declared after others.
+CREATE TABLE quota_readings_v8 (
+    source TEXT NOT NULL,
+    root TEXT NOT NULL DEFAULT '',
+    window TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    used_percent REAL NOT NULL,
+    window_minutes INTEGER,
+    resets_at_ms INTEGER,
+    session_id TEXT,
+    PRIMARY KEY (source, root, window, ts_ms)
+) WITHOUT ROWID;
+INSERT INTO quota_readings_v8 (source, root, window, ts_ms, used_percent, window_minutes,
+                               resets_at_ms, session_id)
+    SELECT source, '', window, ts_ms, used_percent, window_minutes, resets_at_ms, session_id
+    FROM quota_readings;
+DROP TABLE quota_readings;
+ALTER TABLE quota_readings_v8 RENAME TO quota_readings;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)

@@ -219,19 +219,9 @@ class SqliteLedger:
         now = int(time.time() * 1000)
         notices = [(n.source, n.ts_ms, n.reset_at_ms, n.text, n.session_id)
                    for item in batch for n in item.notices]  # fmt: skip
-        readings = [
-            (
-                r.source,
-                r.ts_ms,
-                r.window,
-                r.used_percent,
-                r.window_minutes,
-                r.resets_at_ms,
-                r.session_id,
-            )
-            for item in batch
-            for r in item.readings
-        ]
+        readings = [(r.source, r.ts_ms, r.window, r.used_percent, r.window_minutes,
+                     r.resets_at_ms, r.session_id, r.root)
+                    for item in batch for r in item.readings]  # fmt: skip
         with self.write() as db:
             db.executemany(_SAVE_CURSOR, [_cursor_row(item.cursor, now) for item in batch])
             results = {source: self._insert(db, parts) for source, parts in by_source.items()}
@@ -240,7 +230,10 @@ class SqliteLedger:
                                notices)  # fmt: skip
             if readings:
                 db.executemany(
-                    "INSERT OR IGNORE INTO quota_readings VALUES (?, ?, ?, ?, ?, ?, ?)", readings
+                    "INSERT OR IGNORE INTO quota_readings (source, ts_ms, window, used_percent, "
+                    "window_minutes, resets_at_ms, session_id, root) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    readings,
                 )
             agent_types = [(a.agent_id, a.agent_type, int(a.authoritative))
                            for item in batch for a in item.agent_types]  # fmt: skip

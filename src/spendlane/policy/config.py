@@ -43,6 +43,7 @@ from spendlane.tomlconfig import ConfigError, Where, key_lines, line_at, load_to
 
 if TYPE_CHECKING:
     from spendlane.lanes.config import Lane
+    from spendlane.policy.accounts import Account
 
 __all__ = [
     "CONFIG_NAMES",
@@ -154,6 +155,8 @@ class BudgetConfig:
     lanes: tuple[Lane, ...] = ()  # as configured; see `lanes.config` (empty: the default set)
     plan: str | None = None  # the subscription plan: pro, max5, max20, team, or one of `plans`
     plan_prices: tuple[tuple[str, float], ...] = ()  # [plans] name = monthly USD (overrides)
+    plan_notes: tuple[tuple[str, str], ...] = ()  # [plans.NAME] notes = "…"
+    accounts: tuple[Account, ...] = ()  # several logins; none: one implicit account (`plan`)
 
 
 def empty_config() -> BudgetConfig:
@@ -267,7 +270,8 @@ _SCOPE_KEYS = ("provider", "model", "agent", "project", "task_type", "source", "
                "account")  # fmt: skip
 _LEVEL_KEYS = ("warn", "throttle", "block")
 _LEVEL_DEFAULTS = (Levels().warn, Levels().throttle, Levels().block)
-_TOP_KEYS = ("timezone", "week_start", "budget", "budgets", "alerts", "lanes", "plan", "plans")
+_TOP_KEYS = ("timezone", "week_start", "budget", "budgets", "alerts", "lanes", "plan", "plans",
+             "accounts")  # fmt: skip
 _ENTRY_KEYS = ("name", *_SCOPE_KEYS, "backend", "period", "cycle_start_day", "limit_usd",
                "limit_tokens", *_LEVEL_KEYS, "levels", "hard_stop", "fallback",
                "floor")  # fmt: skip
@@ -376,7 +380,11 @@ def _build(doc: _Doc, data: dict[str, Any]) -> BudgetConfig:
         from spendlane.lanes.config import parse_lanes
 
         lanes = parse_lanes(top, set(first))
-    plan, prices = _plan(top)
+    plan, prices, notes = _plan(top)
+    from spendlane.policy.accounts import parse_accounts
+    from spendlane.policy.quota import PLAN_PRICES
+
+    accounts = parse_accounts(top, {**PLAN_PRICES, **dict(prices)})
     return BudgetConfig(
         path=doc.path,
         budgets=tuple(item.budget for item in found),
@@ -386,18 +394,35 @@ def _build(doc: _Doc, data: dict[str, Any]) -> BudgetConfig:
         lanes=lanes,
         plan=plan,
         plan_prices=prices,
+        plan_notes=notes,
+        accounts=accounts,
     )
 
 
-def _plan(top: _Table) -> tuple[str | None, tuple[tuple[str, float], ...]]:
+def _plan(
+    top: _Table,
+) -> tuple[str | None, tuple[tuple[str, float], ...], tuple[tuple[str, str], ...]]:
+    """The top-level plan, and `[plans]`: `name = price` or `[plans.name]` with price, notes."""
     from spendlane.policy.quota import PLAN_PRICES
 
     prices: dict[str, float] = {}
+    notes: dict[str, str] = {}
     if top.get("plans") is not None:
         table = top.child("plans", "plan prices")
-        for name, price in table.data.items():
+        for name, entry in table.data.items():
+            price, where = entry, table
+            if isinstance(entry, dict):
+                where = table.child(name, "plan settings")
+                where.check_keys(("price", "notes"))
+                price = entry.get("price")
+                note = entry.get("notes")
+                if note is not None and not isinstance(note, str):
+                    raise where.fail("notes", f"expected text, got {note!r}")
+                if note:
+                    notes[str(name)] = note
+            field = "price" if where is not table else name
             if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-                raise table.fail(name, f"expected a monthly price in USD, got {price!r}")
+                raise where.fail(field, f"expected a monthly price in USD, got {price!r}")
             prices[str(name)] = float(price)
     plan = top.get("plan")
     if plan is not None:
@@ -405,7 +430,7 @@ def _plan(top: _Table) -> tuple[str | None, tuple[tuple[str, float], ...]]:
         if not isinstance(plan, str) or plan not in known:
             raise top.fail("plan", f"expected one of {', '.join(sorted(known))} (or add it "
                                    f"under [plans]), got {plan!r}")  # fmt: skip
-    return plan, tuple(prices.items())
+    return plan, tuple(prices.items()), tuple(notes.items())
 
 
 def _timezone(top: _Table) -> str | None:

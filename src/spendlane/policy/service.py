@@ -101,8 +101,9 @@ def _cached_config(path: Path) -> BudgetConfig:
 
 def _config_shape() -> str:
     from spendlane.lanes.config import Lane
+    from spendlane.policy.accounts import Account
 
-    classes = [*_CONFIG_CLASSES.values(), Lane]
+    classes = [*_CONFIG_CLASSES.values(), Lane, Account]
     return ";".join(f"{c.__name__}:{','.join(getattr(c, '__slots__', ()))}" for c in classes)
 
 
@@ -116,6 +117,10 @@ class _ConfigUnpickler(pickle.Unpickler):
             from spendlane.lanes.config import Lane
 
             return Lane
+        if module == "spendlane.policy.accounts" and name == "Account":
+            from spendlane.policy.accounts import Account
+
+            return Account
         if module == "pathlib" and name in ("PosixPath", "WindowsPath", "Path"):
             return getattr(pathlib, name)
         raise pickle.UnpicklingError(f"not part of a budget config: {module}.{name}")

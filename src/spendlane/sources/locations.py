@@ -70,3 +70,15 @@ def walk_jsonl(top: str) -> Iterator[str]:
                 yield entry.path
             elif entry.is_dir(follow_symlinks=False):
                 stack.append(entry.path)
+
+
+_ROOT_MARKERS = (f"{os.sep}projects{os.sep}", f"{os.sep}sessions{os.sep}",
+                 f"{os.sep}archived_sessions{os.sep}")  # fmt: skip
+
+
+def log_root(path: str) -> str:
+    """The agent folder a log lives in: a Claude config dir (`<root>/projects/…`) or a Codex
+    home (`<root>/sessions/…`); "" when the path shows neither. Accounts are told apart by it.
+    """
+    cut = max(path.rfind(marker) for marker in _ROOT_MARKERS)
+    return path[:cut] if cut > 0 else ""
