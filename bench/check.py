@@ -1,4 +1,4 @@
-"""How long `spendlane check` takes, start-up included, as a dispatcher calls it.
+"""How long `spendlane check` and `spendlane hook gate` take, start-up included.
 
     python bench/check.py [--ledger PATH] [--runs 21]
 
@@ -6,7 +6,8 @@ Fills a ledger with 300,000 calls over the 90 days up to now (a fleet's three mo
 current day, week and month windows are full, so every budget sums real cells), writes a
 config with the short-form budgets operators write (YAML) and a TOML one with an agent-scoped
 and a rolling 5-hour budget too, and runs `python -m spendlane check` as a child process, as a
-dispatcher would. Prints the
+dispatcher would; and `spendlane hook gate` fed a PreToolUse payload on stdin with the TOML
+config in the config folder, as Claude Code runs it before every tool call. Prints the
 median and 90th percentile wall time, and a bare `python -c pass` for the floor.
 """
 
@@ -47,12 +48,20 @@ limit_usd = 100
 """
 
 
-def wall(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
+GATE_PAYLOAD = (
+    '{"session_id": "4f1c2d9e-0b7a-4e55-9a51-7c3f2e8d1a60", "transcript_path": '
+    '"/home/dev/.claude/projects/-home-dev-shop/4f1c2d9e.jsonl", "cwd": "/home/dev/shop", '
+    '"permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Bash", '
+    '"tool_input": {"command": "pytest -q", "description": "Run the tests"}}'
+)
+
+
+def wall(args: list[str], runs: int, env: dict[str, str], stdin: str | None = None) -> list[float]:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-                       env=env)  # fmt: skip
+                       env=env, input=stdin, text=True)  # fmt: skip
         times.append((time.perf_counter() - started) * 1000)
     return sorted(times)
 
@@ -83,12 +92,19 @@ def main() -> None:
                                                            "--agent", "agent-3",
                                                            "--config", str(toml_path)],
         }  # fmt: skip
+        gate = [sys.executable, "-m", "spendlane", "--db", str(ns.ledger), "hook", "gate"]
         print("| run | median | p90 |\n|---|---|---|")
+        env = {**os.environ, "SPENDLANE_HOME": folder}  # status.json goes there
         for name, args in cases.items():
-            env = {**os.environ, "SPENDLANE_HOME": folder}  # status.json goes there
             times = wall(args, 1, env) and wall(args, ns.runs, env)  # a warm-up run first
             p90 = times[int(len(times) * 0.9)]
             print(f"| {name} | {statistics.median(times):.0f} ms | {p90:.0f} ms |")
+        times = wall(gate, 1, env, GATE_PAYLOAD) and wall(gate, ns.runs, env, GATE_PAYLOAD)
+        p90 = times[int(len(times) * 0.9)]
+        print(
+            f"| hook gate (PreToolUse), 7 budgets (TOML) | {statistics.median(times):.0f} ms "
+            f"| {p90:.0f} ms |"
+        )
 
 
 if __name__ == "__main__":
