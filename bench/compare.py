@@ -1,10 +1,17 @@
 """Time spendlane cold and warm, and ccusage, on one corpus; print a markdown table.
 
     python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--warm-runs 5]
+    python bench/compare.py --warm-only [--warm-runs 9]
 
 Generates the corpus with bench/corpus.py into bench/out/ if it is missing. Each command runs
 as a child process with its own HOME, CLAUDE_CONFIG_DIR, CODEX_HOME, SPENDLANE_HOME and TZ=UTC;
-wall time and peak RSS come from /usr/bin/time. Results also go to bench/out/results.json.
+peak RSS comes from /usr/bin/time, wall time is measured around it. Results also go to
+bench/out/results.json.
+
+--warm-only times only the warm run, against a ledger kept in bench/out/warm-<corpus>/ (made
+by one cold run the first time), after one untimed warm run, as the full run's warm runs follow
+its cold one; a change to the warm path is measured in seconds rather than minutes. Results go
+to bench/out/warm.json.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +34,32 @@ TOKENS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any]]:
-    """(wall seconds, peak RSS in MiB, parsed JSON stdout) of one run."""
+    """(wall seconds, peak RSS in MiB, parsed JSON stdout) of one run. The wall time is taken
+    around the child (/usr/bin/time's own is in hundredths, too coarse for a warm run)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        started = time.perf_counter()
         done = subprocess.run(
             ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *command],
             capture_output=True, text=True, env=env, check=False,
         )  # fmt: skip
+        wall = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-        wall, rss_kib = report.read().split()[-2:]
-    return float(wall), int(rss_kib) // 1024, json.loads(done.stdout)
+        rss_kib = report.read().split()[-1]
+    return round(wall, 3), int(rss_kib) // 1024, json.loads(done.stdout)
+
+
+def warm_only(spendlane: list[str], env: dict[str, str], state: Path, runs: int) -> None:
+    """Warm runs only, on the kept ledger (built by one unreported cold run if missing)."""
+    timed(spendlane, env)  # the cold run if there is no ledger yet; else an untimed warm-up
+    warm = [timed(spendlane, env) for _ in range(runs)]
+    seconds = sorted(w[0] for w in warm)
+    result = {"median_seconds": statistics.median(seconds), "seconds": seconds,
+              "peak_mib": max(w[1] for w in warm), "load": os.getloadavg()}  # fmt: skip
+    (BENCH / "out" / "warm.json").write_text(json.dumps(result, indent=2))
+    print(f"spendlane warm (nothing new), median of {runs}: {result['median_seconds']:.3f} s "
+          f"(runs: {', '.join(f'{s:.3f}' for s in seconds)}), peak {result['peak_mib']} MiB, "
+          f"load {os.getloadavg()[0]:.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -44,19 +68,31 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE"))
     parser.add_argument("--warm-runs", type=int, default=5)
+    parser.add_argument(
+        "--warm-only",
+        action="store_true",
+        help="time only warm runs, on a ledger kept in bench/out/warm-<corpus>/",
+    )
     ns = parser.parse_args()
     corpus = ns.corpus or BENCH / "out" / f"corpus-{ns.size_mb}"
     if not (corpus / "manifest.json").exists():
         subprocess.run([sys.executable, str(BENCH / "corpus.py"), str(corpus), "--size-mb",
                         str(ns.size_mb)], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     manifest = json.loads((corpus / "manifest.json").read_text())
-    scratch = Path(tempfile.mkdtemp(prefix="spendlane-bench-"))
-    (scratch / "home").mkdir()
+    if ns.warm_only:
+        scratch = BENCH / "out" / f"warm-{corpus.name}"
+        (scratch / "home").mkdir(parents=True, exist_ok=True)
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="spendlane-bench-"))
+        (scratch / "home").mkdir()
     env = {**os.environ, "HOME": str(scratch / "home"), "TZ": "UTC",
            "CLAUDE_CONFIG_DIR": str(corpus / "claude"), "CODEX_HOME": str(corpus / "codex"),
            "SPENDLANE_HOME": str(scratch / "spendlane")}  # fmt: skip
     venv = REPO / ".venv" / "bin" / "spendlane"
     spendlane = [str(venv) if venv.exists() else "spendlane", "daily", "--json"]
+    if ns.warm_only:
+        warm_only(spendlane, env, scratch, ns.warm_runs)
+        return
     results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest}}
     try:
         cold = timed(spendlane, env)

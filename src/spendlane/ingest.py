@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from spendlane.ledger import FileCursor, SqliteLedger
 from spendlane.ledger.sqlite import FileBatch
 from spendlane.sources import LOG_SOURCES
-from spendlane.sources.reading import unchanged
 
 if TYPE_CHECKING:
     from spendlane.ingest_worker import FileResult
@@ -127,7 +126,7 @@ def ingest(
     """
     started = time.perf_counter()
     report = IngestReport(sources={})
-    tasks = _plan(ledger.cursors(), sources, roots or {}, report)
+    tasks = _plan(ledger, sources, roots or {}, report)
     _execute(ledger, tasks, report, overrides, progress, workers, accounts)
     report.seconds = time.perf_counter() - started
     return report
@@ -186,13 +185,18 @@ def _execute(
 
 
 def _plan(
-    cursors: dict[str, FileCursor],
+    ledger: SqliteLedger,
     sources: Iterable[str],
     roots: dict[str, list[Path]],
     report: IngestReport,
 ) -> list[Task]:
-    """The files with something new, found without reading any: a stat each."""
-    tasks: list[Task] = []
+    """The files with something new, found without reading any: a stat each, compared with
+    the (inode, size, mtime) the cursors recorded. Most runs find nothing new, so the full
+    cursors (head hashes, parser state) are loaded only when some file changed."""
+    # The columns of `ledger.cursors()` that `sources.reading.unchanged` compares.
+    stamps = {row[0]: row[1:] for row in ledger.connection.execute(
+        "SELECT path, inode, size, mtime_ns FROM files")}  # fmt: skip
+    changed: list[tuple[str, str, int]] = []  # (source, path, size)
     seen: set[tuple[int, int]] = set()
     for name in sources:
         source = LOG_SOURCES[name]
@@ -200,7 +204,25 @@ def _plan(
         source_roots = roots.get(name) or source.default_roots()
         stats.roots = [str(r) for r in source_roots]
         for path in source.discover(source_roots):
-            _add_task(name, path, cursors, seen, stats, tasks)
+            try:
+                st = os.stat(path)
+            except OSError:
+                stats.files_seen += 1
+                stats.files_vanished += 1
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue  # the same file through another root
+            seen.add((st.st_dev, st.st_ino))
+            stats.files_seen += 1
+            if stamps.get(path) != (st.st_ino, st.st_size, st.st_mtime_ns):
+                changed.append((name, path, st.st_size))
+    if not changed:
+        return []
+    cursors = ledger.cursors()
+    tasks: list[Task] = []
+    for name, path, size in changed:
+        cursor = cursors.get(path)
+        tasks.append(Task(name, path, cursor, max(size - (cursor.offset if cursor else 0), 0)))
     return tasks
 
 
@@ -223,6 +245,8 @@ def _add_task(
         return  # the same file through another root
     seen.add((st.st_dev, st.st_ino))
     stats.files_seen += 1
+    from spendlane.sources.reading import unchanged
+
     cursor = cursors.get(path)
     if not unchanged(cursor, st):
         pending = st.st_size - (cursor.offset if cursor else 0)

@@ -9,19 +9,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from spendlane.cli.reporting import (
+    BY_KEYS,
+    WEEKDAYS,
+    by_keys,
+    echo_json,
+    log_sources,
+    report_filter,
+    report_range,
+)
 from spendlane.sources import LOG_SOURCES, SOURCE_ALIASES
 
 SOURCE_CHOICE = click.Choice(["all", *SOURCE_ALIASES, "record"], case_sensitive=False)
 COST_MODES = click.Choice(["auto", "calculate", "display"], case_sensitive=False)
-EXPORT_KEYS = ("model", "project", "agent", "session", "source", "provider", "task", "task-type",
-               "skill", "machine", "lane", "account", "action")  # fmt: skip
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+EXPORT_KEYS = BY_KEYS
 
 
 class Context:
@@ -39,55 +47,32 @@ class Context:
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from None
 
+    @contextmanager
+    def ledger_for_report(self) -> Iterator[Any]:
+        """The ledger, with a bad prices.toml (met when ingesting) as a clear error."""
+        from spendlane.tomlconfig import ConfigError
 
-def _echo_json(value: Any) -> None:
-    """Indented for a person at a terminal; compact (and several times faster) when piped."""
-    indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(value, indent=indent))
-
-
-def _sources(choice: str) -> list[str]:
-    """The log sources to read for --source (none for `record`: nothing to read)."""
-    name = choice.lower()
-    if name == "all":
-        return list(LOG_SOURCES)
-    return [SOURCE_ALIASES[name]] if name in SOURCE_ALIASES else []
+        with self.ledger() as ledger:
+            try:
+                yield ledger
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
 
 
-def _report_filter(choice: str) -> list[str] | None:
-    """The ledger sources a report shows for --source; None = every source, recorded too."""
-    name = choice.lower()
-    return None if name == "all" else [SOURCE_ALIASES.get(name, name)]
+_echo_json = echo_json
+_sources = log_sources
+_report_filter = report_filter
 
 
 def _ingest(ledger: Any, sources: list[str], quiet: bool) -> Any:
     """Ingest with a progress bar when on a terminal and the work is long."""
-    from spendlane.ingest import ingest
-    from spendlane.paths import config_dir
+    from spendlane.cli.reporting import ingest_for_report
     from spendlane.tomlconfig import ConfigError
 
-    overrides = []
-    prices = config_dir() / "prices.toml"
-    if prices.exists():
-        from spendlane.pricing.overrides import load_overrides
-
-        try:
-            overrides = load_overrides(prices)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-    if quiet or not sys.stderr.isatty():
-        report = ingest(ledger, sources=sources, overrides=overrides)
-    else:
-        from spendlane.cli.render import IngestProgress
-
-        with IngestProgress() as progress:
-            report = ingest(ledger, sources=sources, overrides=overrides,
-                            progress=progress.update)  # fmt: skip
-    from spendlane.cli.budgets import refresh_status
-
-    changed = report.new_events or any(s.replaced for s in report.sources.values())
-    refresh_status(ledger, changed=bool(changed))
-    return report
+    try:
+        return ingest_for_report(ledger, sources, quiet=quiet)
+    except ConfigError as exc:  # prices.toml
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(invoke_without_command=True)
@@ -107,27 +92,10 @@ def main(ctx: click.Context, db: Path | None) -> None:
     """
     ctx.obj = Context(db)
     if ctx.invoked_subcommand is None:
-        _overview(ctx.obj)
+        from spendlane.cli.reporting import overview
 
-
-def _overview(context: Context) -> None:
-    from spendlane.cli import render
-    from spendlane.periods import local_zone
-    from spendlane.reports.calendar import daily_report
-
-    with context.ledger() as ledger:
-        stats = _ingest(ledger, list(LOG_SOURCES), quiet=False)
-        if stats.files_seen == 0 and _ledger_empty(ledger):
-            render.no_logs_found(stats)
-            return
-        zone = local_zone(None)
-        today = dt.datetime.now(zone).date()
-        report = daily_report(ledger, zone=zone, since=today.replace(day=1), until=today)
-        render.overview(report, today, stats)
-
-
-def _ledger_empty(ledger: Any) -> bool:
-    return ledger.connection.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None
+        with ctx.obj.ledger_for_report() as ledger:
+            overview(ledger)
 
 
 @main.command("ingest")
@@ -148,13 +116,10 @@ def ingest_command(context: Context, source: str, as_json: bool) -> None:
 
 def _by_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """--by project --by model, or --by project,model: known keys, each once."""
-    keys: list[str] = []
-    for part in (k.strip().lower() for item in value for k in item.split(",")):
-        if part not in EXPORT_KEYS:
-            raise click.BadParameter(f"{part!r} is not one of {', '.join(EXPORT_KEYS)}")
-        if part not in keys:
-            keys.append(part)
-    return tuple(keys)
+    try:
+        return by_keys(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _report_options(function: Any) -> Any:
@@ -217,21 +182,12 @@ def _range(
     week_start: int = 0,
 ) -> tuple[Any, dt.date | None, dt.date | None]:
     """The report zone and first/last day from RANGE, --since, --until (these win)."""
-    from spendlane.periods import PeriodError, local_zone, parse_range
+    from spendlane.periods import PeriodError
 
     try:
-        zone = local_zone(timezone)
-        today = dt.datetime.now(zone).date()
-        first = last = None
-        if range_:
-            first, last = parse_range(range_, today, week_start, "RANGE")
-        if since:
-            first = parse_range(since, today, week_start, "--since")[0]
-        if until:
-            last = parse_range(until, today, week_start, "--until")[1]
+        return report_range(range_, since, until, timezone, week_start)
     except PeriodError as exc:
         raise click.BadParameter(str(exc)) from None
-    return zone, first, last
 
 
 @main.command("session")
@@ -282,48 +238,14 @@ def _calendar_report(
     since: str | None,
     until: str | None,
     timezone: str | None,
-    source: str,
-    breakdown: bool,
-    by: tuple[str, ...],
-    as_json: bool,
-    cost_mode: str,
-    order: str,
-    no_ingest: bool,
     week_start: int = 0,
+    **options: Any,
 ) -> None:
-    from spendlane.reports.calendar import CostMode, Period, daily_report
+    from spendlane.cli.reporting import calendar_report
 
     zone, first, last = _range(range_, since, until, timezone, week_start)
-    sources = _sources(source)
-    with context.ledger() as ledger:
-        if not no_ingest:
-            _ingest(ledger, sources, quiet=as_json)
-        report = daily_report(
-            ledger, zone=zone, since=first, until=last, sources=_report_filter(source),
-            cost_mode=CostMode(cost_mode.lower()), order_desc=order == "desc",
-            period=Period(period), week_start=week_start, by=by,
-        )  # fmt: skip
-    forecast = None
-    today = dt.datetime.now(zone).date()
-    if period != "week" and (last is None or last >= today) and (first is None or first <= today):
-        from spendlane.reports.forecast import month_forecast
-
-        with context.ledger() as ledger:
-            forecast = month_forecast(ledger, zone=zone, now=dt.datetime.now(dt.UTC),
-                                      cost_mode=CostMode(cost_mode.lower()))  # fmt: skip
-    if as_json:
-        from spendlane.reports.render_json import daily_json, forecast_json
-
-        out = daily_json(report)
-        if forecast is not None:
-            out["forecast"] = forecast_json(forecast)
-        _echo_json(out)
-    else:
-        from spendlane.cli import render
-
-        render.daily_table(report, breakdown=breakdown)
-        if forecast is not None:
-            render.forecast_line(forecast)
+    with context.ledger_for_report() as ledger:
+        calendar_report(ledger, period, zone, first, last, week_start=week_start, **options)
 
 
 @main.group("report")
@@ -580,7 +502,7 @@ def record_command(context: Context, /, as_json: bool, **flags: Any) -> None:
         except RecordError as exc:
             where = "" if flags["model"] is not None else "a record on stdin: "
             raise click.ClickException(f"{where}{exc}") from None
-        from spendlane.cli.budgets import refresh_status
+        from spendlane.cli.reporting import refresh_status
 
         refresh_status(ledger, changed=result.inserted > 0)
     if as_json:

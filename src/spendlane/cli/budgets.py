@@ -77,36 +77,6 @@ def _after(ledger: Any, config: Any, states: list[Any], at_ms: int) -> None:
     status_after(ledger, config, states, at_ms)
 
 
-def refresh_status(ledger: Any, *, changed: bool) -> None:
-    """After an ingest or a record: replace status.json and raise level alerts when something
-    new was stored (or the file is over a minute old: periods roll over by the clock). A bad
-    budget config is said on stderr; it does not fail the report that ingested."""
-    import time
-
-    from spendlane.paths import data_dir
-    from spendlane.policy.service import load_budgets, status_after
-    from spendlane.tomlconfig import ConfigError
-
-    status = data_dir() / "status.json"
-    if not changed:
-        try:
-            if time.time() - status.stat().st_mtime < 60:
-                return
-        except OSError:
-            pass
-    try:
-        config = load_budgets(None)
-    except ConfigError as exc:
-        click.echo(f"budgets not evaluated: {exc}", err=True)
-        return
-    status_after(ledger, config)
-    from spendlane.policy.quota import raise_quota_alerts, window_states
-    from spendlane.policy.service import now_ms, zone_of
-
-    at = now_ms()
-    raise_quota_alerts(ledger, window_states(ledger, at), at, zone_of(config))
-
-
 @main.command("budget")
 @CONFIG_OPTION
 @click.option("-j", "--json", "as_json", is_flag=True)

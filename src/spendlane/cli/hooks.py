@@ -137,7 +137,7 @@ def hook_session_end_command(context: Context) -> None:
         _finish(stderr=f"spendlane: {exc}; nothing ingested\n")
         return
     try:
-        from spendlane.cli.budgets import refresh_status
+        from spendlane.cli.reporting import refresh_status
 
         with context.ledger() as ledger:
             report = session_end(payload, ledger, overrides=_overrides())

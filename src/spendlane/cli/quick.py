@@ -1,4 +1,5 @@
-"""The `spendlane` entry point, with a quick path for `check`.
+"""The `spendlane` entry point, with a quick path for `check` (and, in `cli.quick_report`,
+for `spendlane`, `daily`, `weekly` and `monthly`).
 
 `check` runs before every dispatch of an agent fleet, so its start-up is its cost: loading
 click and the report modules is a quarter of it. A plain `spendlane [--db PATH] check …` with
@@ -23,13 +24,17 @@ _NOT_CALL = ("db", "json", "estimate_usd", "config")
 
 
 def run() -> None:
-    """The console script: `check` and `statusline` on the quick path when they can be,
-    click otherwise."""
+    """The console script: `check`, `statusline`, `hook gate` and the calendar reports
+    (`cli.quick_report`) on the quick path when they can be, click otherwise."""
     code = quick_statusline(sys.argv[1:])
     if code is None:
         code = quick_gate(sys.argv[1:])
     if code is None:
         code = quick_check(sys.argv[1:])
+    if code is None:
+        from spendlane.cli.quick_report import quick_report
+
+        code = quick_report(sys.argv[1:])
     if code is not None:
         sys.exit(code)
     from spendlane.cli import main

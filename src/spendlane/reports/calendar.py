@@ -10,11 +10,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from spendlane.ledger import SqliteLedger
 from spendlane.periods import EPOCH_DAY, day_from_number
 from spendlane.reports.days import refresh_days, zone_key
-from spendlane.reports.grouped import Window, grouped_rows
+
+if TYPE_CHECKING:
+    from spendlane.reports.grouped import Window
 
 
 class CostMode(StrEnum):
@@ -205,7 +208,9 @@ def daily_report(
         period=period,
         by=tuple(by),
     )
-    if by:
+    if by:  # the grouped sums' module is loaded only for them
+        from spendlane.reports.grouped import Window
+
         _add_groups(ledger, report, days, Window(zone, since, until, source_list), week_start)
     return report
 
@@ -218,6 +223,8 @@ def _add_groups(
     week_start: int,
 ) -> None:
     """Sums per `--by` values in each period and over the range, from the rollup."""
+    from spendlane.reports.grouped import grouped_rows
+
     rows = grouped_rows(ledger, window, report.by, cost_column=COST_COLUMN[report.cost_mode],
                         per_day=True)  # fmt: skip
     n = len(report.by) + 1

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spendlane.money import nano_to_usd
-from spendlane.reports.blocks import Block
 from spendlane.reports.calendar import DailyReport, Period, Tally
-from spendlane.reports.forecast import Forecast, Projection
-from spendlane.reports.sessions import SessionReport
+
+if TYPE_CHECKING:  # a warm `daily --json` loads neither the block nor the session reports
+    from spendlane.reports.blocks import Block
+    from spendlane.reports.forecast import Forecast, Projection
+    from spendlane.reports.sessions import SessionReport
 
 
 def _tokens(t: Tally) -> dict[str, Any]:
