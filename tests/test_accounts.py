@@ -211,3 +211,25 @@ def test_without_accounts_one_default_account_holds_everything(tmp_path: Path) -
         (value,) = plan_values(ledger, [implicit(None)], {}, dt.UTC, NOW_MS)
     assert (value.account, value.auth, value.plan, value.calls_today) == (
         "default", "unknown", None, 0)  # fmt: skip
+
+
+def test_a_usage_limit_message_in_one_logins_logs_holds_its_lanes_until_the_reset(
+    env: Env, two_logins: tuple[Path, Path]
+) -> None:
+    work, personal = two_logins
+    reset_s = (NOW_MS + 3 * HOUR) // 1000
+    limit = claude_assistant(when=NOW - dt.timedelta(minutes=1), session_id="w",
+                             message_id="x1", request_id=None, model="<synthetic>",
+                             text=f"Claude AI usage limit reached|{reset_s}",
+                             extra={"isApiErrorMessage": True})  # fmt: skip
+    write_jsonl(work / "projects" / "-home-dev-x" / "limited.jsonl", [limit])
+    config = load_config(env.home / "config.toml")
+    with env.ledger() as ledger:
+        ingest(ledger, roots={CLAUDE_CODE: [work, personal]}, sources=[CLAUDE_CODE])
+        [state] = window_states(ledger, NOW_MS, config.accounts)
+        limited = limited_lanes(ledger, NOW_MS, lanes_of(config), config.accounts)
+        after = window_states(ledger, reset_s * 1000 + 1, config.accounts)
+    assert (state.account, state.name, state.used_percent, state.level) == (
+        "work", "Claude usage limit (from logs)", 100.0, "limit")  # fmt: skip
+    assert limited == {"claude-work": reset_s * 1000}
+    assert [(s.used_percent, s.level) for s in after] == [(0.0, "ok")]  # the window reset

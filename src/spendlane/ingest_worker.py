@@ -20,6 +20,7 @@ from spendlane.events import (
 )
 from spendlane.ingest import Outcome, Task
 from spendlane.ledger.rows import Prepared, prepare
+from spendlane.policy.quota import USAGE_LIMIT
 from spendlane.pricing import Pricer
 from spendlane.pricing.memory import from_row, to_row
 from spendlane.pricing.overrides import PriceOverride
@@ -108,6 +109,7 @@ def process(task: Task) -> Outcome:
     if first is None or cursor is None:
         return Outcome(task.source, None, 0)
     root = log_root(task.path)
+    parsed.readings.extend(_limit_readings(parsed.notices))
     for reading in parsed.readings:
         reading.root = root
     account = _accounts.get(os.path.abspath(root)) if root and _accounts else None
@@ -138,6 +140,24 @@ def process(task: Task) -> Outcome:
         task.source, cursor, first.start, first.reset and task.cursor is not None,
         msgspec.msgpack.encode(result),
     )  # fmt: skip
+
+
+def _limit_readings(notices: list[LimitNotice]) -> list[RateLimitReading]:
+    """A usage-limit message is a plan window seen full: a reading at 100 % until its reset,
+    so `quota` shows it and the lanes of that account wait for the reset."""
+    return [
+        RateLimitReading(
+            ts_ms=n.ts_ms,
+            source=n.source,
+            window=USAGE_LIMIT,
+            used_percent=100.0,
+            window_minutes=None,
+            resets_at_ms=n.reset_at_ms,
+            session_id=n.session_id,
+        )
+        for n in notices
+        if n.reset_at_ms is not None
+    ]
 
 
 def decode_result(payload: bytes) -> FileResult:

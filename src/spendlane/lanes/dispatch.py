@@ -57,7 +57,7 @@ class RunResult:
 
 
 # Which provider's subscription each observed quota source speaks for.
-QUOTA_PROVIDERS = {"statusline": "anthropic", "codex": "openai"}
+QUOTA_PROVIDERS = {"statusline": "anthropic", "claude_code": "anthropic", "codex": "openai"}
 
 
 def limited_lanes(
