@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from spendlane.events import (
+    MAX_COST_NANO,
     AgentType,
     LimitNotice,
     RateLimitReading,
@@ -120,10 +121,12 @@ def process(task: Task) -> Outcome:
     plausible = [e for e in parsed.events if implausible(e) is None]
     corrupt = len(parsed.events) - len(plausible)  # counted as malformed, never stored
     best, duplicates = best_copies(plausible)
+    price = _worker_pricer.price
     for ident, event in list(best.items()):
-        _worker_pricer.price(event)
-        if implausible(event) is not None:  # priced beyond any real call
-            del best[ident]
+        price(event)
+        cost = event.cost_nano  # the one field pricing set; the rest were checked above
+        if cost is not None and not -MAX_COST_NANO <= cost <= MAX_COST_NANO:
+            del best[ident]  # priced beyond any real call
             corrupt += 1
     parsed.malformed += corrupt
     cursor.malformed_lines += corrupt

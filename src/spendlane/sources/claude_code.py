@@ -123,8 +123,11 @@ def _prefilter(line: bytes) -> bool:
 
 
 def _main_thread_prefilter(line: bytes) -> bool:
-    # in a main-thread file, a Task tool's result names the subagent it started
-    return _prefilter(line) or (b'"user"' in line and b"agentId" in line)
+    # as `_prefilter` (inlined: it runs on every line), and in a main-thread file a Task
+    # tool's result, which names the subagent it started
+    if b'"assistant"' in line:
+        return True
+    return b'"user"' in line and (b'"tool_result"' not in line or b"agentId" in line)
 
 
 class _State(msgspec.Struct, omit_defaults=True):
