@@ -81,11 +81,11 @@ def parse_lanes(top: _Table, budget_names: set[str]) -> tuple[Lane, ...]:
             raise top.doc.error(("lanes", index), "lanes", f"expected a lane, got {entry!r}")
         table = type(top)(top.doc, entry, ("lanes", index))
         table.check_keys(_KEYS)
-        name = _text(table, "name", required=True)
-        kind = _text(table, "kind") or "claude"
+        name = table.text("name", required=True)
+        kind = table.text("kind") or "claude"
         if kind not in KINDS:
             raise table.fail("kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
-        provider = _text(table, "provider")
+        provider = table.text("provider")
         if provider is None:
             raise table.fail(None, "field 'provider' is required (e.g. 'anthropic')")
         command = _strings(table, "command")
@@ -97,10 +97,10 @@ def parse_lanes(top: _Table, budget_names: set[str]) -> tuple[Lane, ...]:
                 raise table.fail("budgets", f"no budget named {budget!r} in this file")
         lanes.append(Lane(
             name=str(name), provider=canonical_provider(provider), kind=kind,
-            command=command, env=_mapping(table, "env"), model=_text(table, "model"),
+            command=command, env=_mapping(table, "env"), model=table.text("model"),
             models=_mapping(table, "models"), budgets=budgets,
-            free=_flag(table, "free"), on_throttle=_text(table, "on_throttle"),
-            on_block=_text(table, "on_block"),
+            free=_flag(table, "free"), on_throttle=table.text("on_throttle"),
+            on_block=table.text("on_block"),
             max_budget_usd=_number(table, "max_budget_usd"),
             max_turns=int(n) if (n := _number(table, "max_turns")) is not None else None,
             timeout_s=_number(table, "timeout"),
@@ -116,17 +116,6 @@ def parse_lanes(top: _Table, budget_names: set[str]) -> tuple[Lane, ...]:
             if target is not None and target not in names:
                 raise table.fail(key, f"no lane named {target!r}; lanes: {', '.join(names)}")
     return tuple(lanes)
-
-
-def _text(table: _Table, key: str, required: bool = False) -> str | None:
-    value = table.get(key)
-    if value is None:
-        if required:
-            raise table.fail(None, f"field '{key}' is required")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise table.fail(key, f"expected text, got {value!r}")
-    return value.strip()
 
 
 def _strings(table: _Table, key: str) -> tuple[str, ...]:

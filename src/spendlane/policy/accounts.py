@@ -85,15 +85,14 @@ def parse_accounts(top: _Table, prices: Mapping[str, float]) -> tuple[Account, .
                                 f"expected an account, got {entry!r}")  # fmt: skip
         table = type(top)(top.doc, entry, ("accounts", index))
         table.check_keys(_KEYS)
-        name = _text(table, "name")
-        if name is None:
-            raise table.fail(None, "field 'name' is required")
+        name = table.text("name", required=True)
+        assert name is not None
         if any(a.name == name for a in accounts):
             raise table.fail("name", f"duplicate account name {name!r}")
-        auth = _text(table, "auth") or "subscription"
+        auth = table.text("auth") or "subscription"
         if auth not in AUTH_MODES:
             raise table.fail("auth", f"expected one of {', '.join(AUTH_MODES)}, got {auth!r}")
-        plan = _text(table, "plan")
+        plan = table.text("plan")
         if plan is not None and plan not in prices:
             raise table.fail("plan", f"expected one of {', '.join(sorted(prices))} (or add it "
                                      f"under [plans]), got {plan!r}")  # fmt: skip
@@ -111,20 +110,11 @@ def parse_accounts(top: _Table, prices: Mapping[str, float]) -> tuple[Account, .
                 raise table.fail("logs", f"{path} already belongs to account {owner[path]!r}")
             owner[path] = name
         accounts.append(Account(
-            name=name, provider=canonical_provider(_text(table, "provider") or "anthropic"),
-            auth=auth, plan=plan, logs=folders, notes=_text(table, "notes"),
+            name=name, provider=canonical_provider(table.text("provider") or "anthropic"),
+            auth=auth, plan=plan, logs=folders, notes=table.text("notes"),
             line=table.doc.lines.get(("accounts", index)),
         ))  # fmt: skip
     return tuple(accounts)
-
-
-def _text(table: _Table, key: str) -> str | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise table.fail(key, f"expected text, got {value!r}")
-    return value.strip()
 
 
 def configured_folders() -> dict[str, tuple[str, str]]:

@@ -320,6 +320,18 @@ class _Table:
         """The value, or None when absent (a YAML key with no value counts as absent)."""
         return self.data.get(key)
 
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """A text field, stripped; None when absent (an error when `required`)."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(None, f"field '{key}' is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            quote = " (quote it)" if isinstance(value, int | float | bool) else ""
+            raise self.fail(key, f"expected non-empty text, got {value!r}{quote}")
+        return value.strip()
+
     def check_keys(self, allowed: Iterable[str]) -> None:
         allowed = tuple(allowed)
         for key in self.data:
@@ -476,7 +488,7 @@ def _long_entry(top: _Table, key: str, index: int, entry: Any) -> _Found:
         )
     table = _Table(doc, entry, where)
     table.check_keys(_ENTRY_KEYS)
-    name = _text(table, "name")
+    name = table.text("name")
     if name is None:
         raise table.fail("name", 'expected a name for this budget, e.g. name = "anthropic-monthly"')
     period: Period | None = None
@@ -493,7 +505,7 @@ def _long_entry(top: _Table, key: str, index: int, entry: Any) -> _Found:
         hard_stop=_bool(table, "hard_stop", default=True),
         cycle_start_day=_cycle_start_day(table, period),
         floor=_floor(table),
-        fallback=_text(table, "fallback"),
+        fallback=table.text("fallback"),
         line=line_at(doc.lines, where),
     )
     return _Found(budget, (*where, "name"), "name")
@@ -541,8 +553,8 @@ def _limits(table: _Table, period: Period | None) -> tuple[int | None, int | Non
 
 
 def _scope(table: _Table) -> Scope:
-    values: dict[str, str | None] = {key: _text(table, key) for key in _SCOPE_KEYS}
-    backend = _text(table, "backend")
+    values: dict[str, str | None] = {key: table.text(key) for key in _SCOPE_KEYS}
+    backend = table.text("backend")
     if backend is not None:
         if values["provider"] is not None:
             raise table.fail("backend", "give either provider or backend, not both")
@@ -652,16 +664,6 @@ def _floor(table: _Table) -> Floor | None:
             _fraction(sub, "min_used") if sub.get("min_used") is not None else default.min_used
         ),
     )
-
-
-def _text(table: _Table, key: str) -> str | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        quote = " (quote it)" if isinstance(value, int | float | bool) else ""
-        raise table.fail(key, f"expected non-empty text, got {value!r}{quote}")
-    return value.strip()
 
 
 def _bool(table: _Table, key: str, default: bool) -> bool:
