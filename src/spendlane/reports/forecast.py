@@ -6,7 +6,6 @@ the month, the rest of today included. Plain and explainable; reports say how it
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 
@@ -47,7 +46,8 @@ def month_forecast(
     today = local.date()
     month_start = today.replace(day=1)
     window_start = today - dt.timedelta(days=WINDOW_DAYS)
-    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
+    days_in_month = (next_month - month_start).days  # not `calendar`: it loads `locale`
     past_today = (local.hour * 3600 + local.minute * 60 + local.second) / 86_400
     days_left = days_in_month - today.day + (1 - past_today)
 
