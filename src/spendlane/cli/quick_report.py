@@ -1,7 +1,7 @@
 """`spendlane`, `daily`, `weekly` and `monthly` without click.
 
 These are the reports people and scripts run most, and a warm run (nothing new in the logs)
-should cost little more than the interpreter: loading click was a quarter of it. A plain
+should cost little more than the interpreter: loading click was a fifth of it. A plain
 command line with the documented options is parsed here and run through the same
 `cli.reporting` functions as the click commands, so the output is the same by construction.
 Anything else — `--help`, a typo, `--`, joined short flags (`-jb`), a value click would refuse,
