@@ -233,3 +233,19 @@ def test_a_usage_limit_message_in_one_logins_logs_holds_its_lanes_until_the_rese
         "work", "Claude usage limit (from logs)", 100.0, "limit")  # fmt: skip
     assert limited == {"claude-work": reset_s * 1000}
     assert [(s.used_percent, s.level) for s in after] == [(0.0, "ok")]  # the window reset
+
+
+def test_a_report_raises_each_accounts_quota_alerts(
+    env: Env, two_logins: tuple[Path, Path]
+) -> None:
+    work, _ = two_logins
+    with SqliteLedger(env.ledger_path):
+        pass  # the schema, for the statusline's reading
+    assert statusline(env.ledger_path, work, 10, 20, NOW_MS) == 3  # 20% with half the week gone
+    out = subprocess.run([sys.executable, "-m", "spendlane", "daily", "--json"],
+                         capture_output=True, text=True, env=os.environ.copy(),
+                         timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    with SqliteLedger(env.ledger_path) as ledger:
+        titles = [r[0] for r in ledger.connection.execute("SELECT title FROM alerts")]
+    assert "spendlane: team-seat plan (work) at 20% with half the week gone" in titles

@@ -125,11 +125,10 @@ def refresh_status(ledger: SqliteLedger, *, changed: bool) -> None:
         print(f"budgets not evaluated: {exc}", file=sys.stderr, flush=True)
         return
     status_after(ledger, config)
-    from spendlane.policy.quota import raise_quota_alerts, window_states
+    from spendlane.policy.quota import quota_alerts
     from spendlane.policy.service import now_ms, zone_of
 
-    at = now_ms()
-    raise_quota_alerts(ledger, window_states(ledger, at), at, zone_of(config))
+    quota_alerts(ledger, config.accounts, config.plan, now_ms(), zone_of(config))
 
 
 def echo_json(value: Any) -> None:
