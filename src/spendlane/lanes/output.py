@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
+
 from spendlane.events import MAX_TOKENS, UsageEvent, implausible
 from spendlane.money import usd_to_nano
 from spendlane.sources.claude_code import limit_reset_at_ms
@@ -328,16 +330,36 @@ def _claude_events(
                     session_id=session_id,
                 )
             )
-    events: list[UsageEvent] = []
-    seen: set[str] = set()
+    events: dict[str, UsageEvent] = {}
     dropped = 0
     for event in candidates:
-        if event.key in seen or implausible(event) is not None:
+        if implausible(event) is not None:
             dropped += 1
             continue
-        seen.add(event.key)
-        events.append(event)
-    return events, dropped
+        known = events.get(event.key)
+        if known is None:
+            events[event.key] = event
+            continue
+        # two spellings of one model ("opus" and "opus "): one call each, so one event of both
+        merged = _merged(known, event)
+        if implausible(merged) is not None:
+            dropped += 1
+            continue
+        events[event.key] = merged
+    return list(events.values()), dropped
+
+
+_SUMMED = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+           "cache_write_1h_tokens", "web_search_requests")  # fmt: skip
+
+
+def _merged(first: UsageEvent, second: UsageEvent) -> UsageEvent:
+    costs = [c for c in (first.reported_cost_nano, second.reported_cost_nano) if c is not None]
+    return msgspec.structs.replace(
+        first,
+        reported_cost_nano=sum(costs) if costs else None,
+        **{name: getattr(first, name) + getattr(second, name) for name in _SUMMED},
+    )
 
 
 def _content_text(content: Any) -> str:
