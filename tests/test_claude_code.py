@@ -44,6 +44,28 @@ def test_streamed_copies_keep_the_largest_and_count_once(env: Env) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("copies", "kept"),
+    [
+        # a corrupt copy (tokens beyond any real call) never hides a real one, whichever is first
+        ([(10**11, False), (40, False)], (40, 0)),
+        ([(40, False), (10**11, False)], (40, 0)),
+        # within one file, a main-thread copy beats a sidechain one even with fewer tokens
+        ([(900, True), (40, False)], (40, 0)),
+        ([(40, False), (900, True)], (40, 0)),
+        ([(5, True), (900, True), (7, True)], (900, 1)),
+    ],
+)
+def test_the_best_copy_in_one_file_wins_as_it_would_across_files(
+    env: Env, copies: list[tuple[int, bool]], kept: tuple[int, int]
+) -> None:
+    write_jsonl(env.session_file(), [line(output_tokens=n, sidechain=side) for n, side in copies])
+    with env.ledger() as ledger:
+        report = env.ingest(ledger)
+    assert report.sources["claude_code"].new_events == 1
+    assert rows(env, "SELECT output_tokens, is_sidechain FROM event_rows") == [kept]
+
+
 def test_larger_copy_in_a_later_file_replaces_the_stored_one(env: Env) -> None:
     write_jsonl(env.session_file("a"), [line(output_tokens=8)])
     with env.ledger() as ledger:
