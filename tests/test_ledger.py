@@ -76,6 +76,38 @@ def test_version_3_ledger_gets_a_rollup_by_context_equal_to_its_events(tmp_path:
     ]
 
 
+def test_version_6_ledger_keeps_its_plan_readings_and_names_subagent_types(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "l.db"
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:6]:
+        for statement in _statements(migration):
+            db.execute(statement)
+    db.execute("INSERT INTO quota_readings VALUES ('statusline', 5, 'five_hour', 42.5, 300, 9, "
+               "'s')")  # fmt: skip
+    db.executemany("INSERT INTO contexts (id, agent_id) VALUES (?, ?)", [(1, None), (2, "a1")])
+    db.executemany("INSERT INTO events (id, ts_ms, source, provider, model, context_id) "
+                   "VALUES (?, 0, 's', 'p', 'm', ?)", [(1, 1), (2, 2)])  # fmt: skip
+    db.execute("PRAGMA user_version = 6")
+    db.commit()
+    db.close()
+    with SqliteLedger(path) as ledger:
+        db2 = ledger.connection
+        readings = db2.execute("SELECT source, root, window, ts_ms, used_percent, "
+                               "window_minutes, resets_at_ms, session_id "
+                               "FROM quota_readings").fetchall()  # fmt: skip
+        before = db2.execute("SELECT agent FROM event_rows ORDER BY id").fetchall()
+        with ledger.write() as w:
+            w.execute("INSERT INTO agent_types VALUES ('a1', 'Explore', 1)")
+        after = db2.execute("SELECT agent FROM event_rows ORDER BY id").fetchall()
+        check = db2.execute("PRAGMA integrity_check").fetchone()
+    assert readings == [("statusline", "", "five_hour", 5, 42.5, 300, 9, "s")]
+    assert before == [(None,), ("subagent",)]
+    assert after == [(None,), ("Explore",)]
+    assert check == ("ok",)
+
+
 def test_newer_ledger_is_refused_not_misread(tmp_path: Path) -> None:
     path = tmp_path / "l.db"
     db = sqlite3.connect(path)

@@ -180,6 +180,11 @@ class AgentType(msgspec.Struct, kw_only=True):
     authoritative: bool = False
 
 
+# The window of a reading made from a usage-limit message in a log: whichever window the
+# message is about, it is full until the reset it names.
+USAGE_LIMIT_WINDOW = "usage_limit"
+
+
 class RateLimitReading(msgspec.Struct, kw_only=True):
     """One reading of a provider's subscription window (Codex `rate_limits`)."""
 

@@ -13,6 +13,7 @@ import msgspec
 
 from spendlane.events import (
     MAX_COST_NANO,
+    USAGE_LIMIT_WINDOW,
     AgentType,
     LimitNotice,
     RateLimitReading,
@@ -21,7 +22,6 @@ from spendlane.events import (
 )
 from spendlane.ingest import Outcome, Task
 from spendlane.ledger.rows import Prepared, prepare
-from spendlane.policy.quota import USAGE_LIMIT
 from spendlane.pricing import Pricer
 from spendlane.pricing.memory import from_row, to_row
 from spendlane.pricing.overrides import PriceOverride
@@ -152,7 +152,7 @@ def _limit_readings(notices: list[LimitNotice]) -> list[RateLimitReading]:
         RateLimitReading(
             ts_ms=n.ts_ms,
             source=n.source,
-            window=USAGE_LIMIT,
+            window=USAGE_LIMIT_WINDOW,
             used_percent=100.0,
             window_minutes=None,
             resets_at_ms=n.reset_at_ms,

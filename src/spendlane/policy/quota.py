@@ -15,17 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from spendlane.events import USAGE_LIMIT_WINDOW
 from spendlane.ledger import SqliteLedger
 from spendlane.policy.accounts import DEFAULT, Account, account_of
 
 # Monthly prices in USD of the plans people are on; a config's `[plans]` table overrides them.
 PLAN_PRICES = {"pro": 20.0, "max5": 100.0, "max20": 200.0, "team": 30.0, "plus": 20.0}
 # Where each source's readings come from, and what people call its windows.
-USAGE_LIMIT = "usage_limit"  # a usage-limit message in a log: the window it names is full
 WINDOW_NAMES = {
     ("statusline", "five_hour"): "Claude 5-hour", ("statusline", "seven_day"): "Claude 7-day",
     ("codex", "primary"): "Codex 5-hour", ("codex", "secondary"): "Codex weekly",
-    ("claude_code", USAGE_LIMIT): "Claude usage limit (from logs)",
+    ("claude_code", USAGE_LIMIT_WINDOW): "Claude usage limit (from logs)",
 }  # fmt: skip
 NEAR_LIMIT = 90.0  # percent projected at the reset that says "move work now"
 UNDERUSE_LEFT_MS = 60 * 60_000  # a window about to reset with little used: say so
