@@ -107,6 +107,38 @@ def test_version_6_ledger_keeps_its_plan_readings_and_names_subagent_types(
     assert after == [(None,), ("Explore",)]
     assert check == ("ok",)
 
+def test_version_8_ledger_keeps_every_event_and_still_refuses_a_second_copy(
+    tmp_path: Path,
+) -> None:
+    """v9 moves the key hash off the table's rowid into a unique index: every column of
+    every event survives, and the key still admits one row per call."""
+    path = tmp_path / "l.db"
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:8]:
+        for statement in _statements(migration):
+            db.execute(statement)
+    db.execute("INSERT INTO contexts (id, session_id) VALUES (1, 's')")
+    stored = [(-(2**62), 900, 's', 'p', 'm', 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 'fast', 1, 3),
+              (2**62, 100, 's', 'p', 'm', 0, 0, 0, 0, 0, 0, 0, None, None, 0, None, 1, None)]  # fmt: skip
+    db.executemany(f"INSERT INTO events VALUES ({', '.join('?' * 18)})", stored)
+    db.execute("PRAGMA user_version = 8")
+    db.commit()
+    db.close()
+    with SqliteLedger(path) as ledger:
+        db2 = ledger.connection
+        kept = db2.execute("SELECT * FROM events ORDER BY id").fetchall()
+        viewed = db2.execute("SELECT id, session_id FROM event_rows ORDER BY id").fetchall()
+        with pytest.raises(sqlite3.IntegrityError), ledger.write() as w:
+            w.execute("INSERT INTO events (id, ts_ms, source, provider, model, context_id) "
+                      "VALUES (?, 5, 's', 'p', 'm', 1)", (2**62,))  # fmt: skip
+        plan = db2.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE id = 1").fetchall()
+        check = db2.execute("PRAGMA integrity_check").fetchone()
+    assert kept == stored
+    assert viewed == [(-(2**62), "s"), (2**62, "s")]
+    assert "events_id" in str(plan)
+    assert check == ("ok",)
+
+
 
 def test_newer_ledger_is_refused_not_misread(tmp_path: Path) -> None:
     path = tmp_path / "l.db"

@@ -312,4 +312,46 @@ DROP TABLE quota_readings;
 ALTER TABLE quota_readings_v8 RENAME TO quota_readings;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+_V9 = f"""
+-- Events get SQLite's own rowid, in insertion order, and the key hash moves to a unique
+-- index. A hash as the table's key scattered every insert across the whole table (a first
+-- import spent most of its write time splitting pages); now rows are appended and only the
+-- narrow index takes the random inserts. Queries by `id` read the index, as before.
+DROP VIEW event_rows;  -- it names events; made again below, as in v7 (a step is frozen)
+CREATE TABLE events_v9 (
+    id INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    {_TOKEN_COLUMNS}
+    cost_nano INTEGER,
+    reported_cost_nano INTEGER,
+    flags INTEGER NOT NULL DEFAULT 0,
+    speed TEXT,
+    context_id INTEGER NOT NULL REFERENCES contexts (id),
+    file_id INTEGER
+);
+INSERT INTO events_v9 SELECT * FROM events ORDER BY ts_ms;
+DROP TABLE events;
+ALTER TABLE events_v9 RENAME TO events;
+CREATE UNIQUE INDEX events_id ON events (id);
+CREATE INDEX events_ts ON events (ts_ms);
+CREATE VIEW event_rows AS
+SELECT e.id, e.ts_ms, e.source, e.provider, e.model, e.input_tokens, e.output_tokens,
+    e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
+    e.web_search_requests,
+    e.input_tokens + e.output_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens
+        + e.cache_read_tokens AS total_tokens,
+    e.cost_nano, e.reported_cost_nano,
+    CASE WHEN e.cost_nano IS NULL THEN 'unpriced'
+         WHEN e.flags & 2 THEN 'estimated' ELSE 'computed' END AS cost_basis,
+    (e.flags & 1) AS is_sidechain, (e.flags & 2) / 2 AS model_estimated, e.speed,
+    c.session_id, c.project, c.project_dir, c.agent_id, c.git_branch, c.version, c.machine,
+    COALESCE(c.agent, (SELECT t.agent_type FROM agent_types t WHERE t.agent_id = c.agent_id),
+        CASE WHEN c.agent_id IS NOT NULL THEN 'subagent' END) AS agent,
+    c.task_id, c.task_type, c.skill, c.account, c.lane, c.auth_mode, e.file_id
+FROM events e JOIN contexts c ON c.id = e.context_id;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
