@@ -31,7 +31,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from spendlane.demo import claude_assistant, codex_line, codex_token_count, codex_usage, iso
+from spendlane.events import MAX_COST_NANO, MAX_TOKENS
 from spendlane.ledger.sqlite import FileCursor
+from spendlane.money import usd_to_nano
 from spendlane.sources import claude_code, codex
 from spendlane.sources.parsed import Parsed, iso_to_ms
 from spendlane.sources.reading import Chunk, read_new
@@ -171,18 +173,32 @@ def claude_oracle(line: bytes, offset: int) -> str | tuple[Any, ...]:
     if usage.get("cache_creation") is not None:
         one_hour = min(usage["cache_creation"].get("ephemeral_1h_input_tokens") or 0, creation)
     tool = usage.get("server_tool_use")
-    return (
-        key,
-        model,
+    counts = (
         usage.get("input_tokens") or 0,
         usage.get("output_tokens") or 0,
         creation - one_hour,
         one_hour,
         usage.get("cache_read_input_tokens") or 0,
         (tool.get("web_search_requests") or 0) if tool is not None else 0,
-        bool(value.get("isSidechain")),
-        iso_to_ms(value["timestamp"]),
     )
+    cost = value.get("costUSD")
+    if not all(0 <= n <= MAX_TOKENS for n in counts) or (
+        cost is not None and abs(usd_to_nano(cost)) > MAX_COST_NANO
+    ):
+        return MALFORMED  # no real call has these counts: a corrupt line
+    return (key, model, *counts, bool(value.get("isSidechain")), iso_to_ms(value["timestamp"]))
+
+
+def best_of(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One event per key, in order of each key's first copy: the main-thread copy, then the
+    larger token total, the first of equals (`events.better_copy`)."""
+    best: dict[str, tuple[Any, ...]] = {}
+    for event in events:
+        held = best.get(event[0])
+        rank = (not event[8], sum(event[2:7]))
+        if held is None or rank > (not held[8], sum(held[2:7])):
+            best[event[0]] = event
+    return list(best.values())
 
 
 def claude_event(e: Any) -> tuple[Any, ...]:
@@ -390,7 +406,7 @@ def expected_claude(lines: list[bytes], start: int = 0) -> tuple[list[tuple[Any,
             if isinstance(outcome, tuple):
                 events.append(outcome)
         offset += len(line) + 1
-    return events, malformed
+    return best_of(events), malformed
 
 
 # -- Claude properties -----------------------------------------------------------------------
@@ -408,6 +424,34 @@ def test_claude_parser_keeps_good_lines_and_counts_bad_ones(
     assert parsed.malformed == malformed
     good_keys = {f"cc:good-{n}:req-{n}" for n in range(sum(is_good))}
     assert good_keys <= {e.key for e in parsed.events}
+
+
+streamed_copies = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(-2, 40), st.booleans()),  # (call, output, sidechain)
+    max_size=25,
+)
+
+
+@SETTINGS
+@given(streamed_copies)
+def test_claude_streamed_copies_give_the_best_copy_of_each_call(
+    copies: list[tuple[int, int, bool]],
+) -> None:
+    """A chunk gives one event per call, its best plausible copy; a corrupt copy (negative
+    output) is malformed and never wins; every other copy is counted as a duplicate."""
+    lines = [json.dumps(claude_assistant(
+        when=W + dt.timedelta(seconds=i), session_id="s", message_id=f"m{call}",
+        request_id=f"r{call}", output_tokens=output, input_tokens=1, sidechain=side,
+    )).encode() for i, (call, output, side) in enumerate(copies)]  # fmt: skip
+    parsed = claude_code.parse(chunk_of(join(lines)), CLAUDE_PATH)
+    events, malformed = expected_claude(lines)
+    plausible = [c for c in copies if c[1] >= 0]
+    assert [claude_event(e) for e in parsed.events] == events
+    assert parsed.malformed == malformed == len(copies) - len(plausible)
+    assert parsed.duplicates == len(plausible) - len({c[0] for c in plausible})
+    for event in parsed.events:  # the best: a main-thread copy if any, then the most output
+        mine = [c for c in plausible if f"cc:m{c[0]}:r{c[0]}" == event.key]
+        assert (not event.is_sidechain, event.output_tokens) == max((not c[2], c[1]) for c in mine)
 
 
 @SETTINGS

@@ -92,6 +92,7 @@ def process(task: Task) -> Outcome:
                 parsed.readings.extend(part.readings)
                 parsed.agent_types.extend(part.agent_types)
                 parsed.malformed += part.malformed
+                parsed.duplicates += part.duplicates
                 cursor.malformed_lines += part.malformed
                 if part.state is not None:
                     cursor.state = part.state
@@ -121,6 +122,7 @@ def process(task: Task) -> Outcome:
     plausible = [e for e in parsed.events if implausible(e) is None]
     corrupt = len(parsed.events) - len(plausible)  # counted as malformed, never stored
     best, duplicates = best_copies(plausible)
+    duplicates += parsed.duplicates
     price = _worker_pricer.price
     for ident, event in list(best.items()):
         price(event)

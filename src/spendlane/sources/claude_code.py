@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from spendlane.events import AgentType, LimitNotice, UsageEvent
+from spendlane.events import MAX_COST_NANO, MAX_TOKENS, AgentType, LimitNotice, UsageEvent
 from spendlane.money import usd_to_nano
 from spendlane.sources.jsonl import RecordReader
 from spendlane.sources.locations import CLAUDE_CODE as SOURCE
@@ -174,7 +174,6 @@ def parse(chunk: Chunk, path: str) -> Parsed:
     reader: RecordReader[_Line] = RecordReader(
         _Line, _prefilter if file_agent else _main_thread_prefilter
     )
-    events: list[UsageEvent] = []
     notices: list[LimitNotice] = []
     agent_types: list[AgentType] = []
     if file_agent:
@@ -183,6 +182,8 @@ def parse(chunk: Chunk, path: str) -> Parsed:
             agent_types.append(meta)
     project_dir = project_dir_of(path)
     state = _load_state(chunk.cursor.state)
+    best: dict[str, _Copy] = {}  # key -> the best copy so far; events are made of these only
+    duplicates = 0
     for record in reader.records(chunk):
         line = record.value
         message = line.message
@@ -201,62 +202,97 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         if ts_ms is None:
             reader.malformed += 1
             continue
-        if message.model == SYNTHETIC or line.isApiErrorMessage:
+        model = message.model
+        if model == SYNTHETIC or line.isApiErrorMessage:
             notice = _limit_notice(line, ts_ms)
             if notice is not None:
                 notices.append(notice)
-            if message.model == SYNTHETIC:
+            if model == SYNTHETIC:
                 continue
         usage = message.usage
-        if usage is not None and message.model is not None:
-            if message.id:
-                key = f"cc:{message.id}:{line.requestId}" if line.requestId else f"cc:{message.id}"
-            elif line.uuid:
-                key = f"cc:uuid:{line.uuid}"
+        if usage is not None and model is not None:
+            copy = _copy(line, usage, ts_ms, state.skill)
+            if copy is None:
+                reader.malformed += 1  # counts no real call has: a corrupt line
             else:
-                key = f"cc:file:{path}:{record.offset}"
-            events.append(
-                _event(key, ts_ms, line, usage, message.model, project_dir, file_agent, state.skill)
-            )
-        _read_tool_uses(message, state)
+                if message.id:
+                    key = (
+                        f"cc:{message.id}:{line.requestId}"
+                        if line.requestId
+                        else f"cc:{message.id}"
+                    )
+                elif line.uuid:
+                    key = f"cc:uuid:{line.uuid}"
+                else:
+                    key = f"cc:file:{path}:{record.offset}"
+                held = best.get(key)
+                if held is None:
+                    best[key] = copy
+                else:
+                    duplicates += 1
+                    if copy[0] > held[0] if copy[0] != held[0] else copy[1] > held[1]:
+                        best[key] = copy
+        raw = bytes(message.content)
+        if b'"Skill"' in raw or b'"subagent_type"' in raw:
+            _read_tool_uses(raw, state)
+    events = [_event(key, copy, project_dir, file_agent) for key, copy in best.items()]
     return Parsed(
         events=events, notices=notices, agent_types=agent_types, malformed=reader.malformed,
-        resume_at=reader.resume_at, state=_dump_state(state),
+        duplicates=duplicates, resume_at=reader.resume_at, state=_dump_state(state),
     )  # fmt: skip
 
 
-def _event(
-    key: str,
-    ts_ms: int,
-    line: _Line,
-    usage: _Usage,
-    model: str,
-    project_dir: str | None,
-    file_agent: str | None,
-    skill: str | None,
-) -> UsageEvent:
+# One streamed copy of a call: (main thread, token total, its counts, its reported cost, its
+# line, when, the skill in force). Streamed responses are written several times; only the best
+# copy of each key (`events.better_copy`: main thread, then the larger total) becomes an event.
+_Copy = tuple[bool, int, tuple[int, int, int, int, int, int], int | None, _Line, int, str | None]
+
+
+def _copy(line: _Line, usage: _Usage, ts_ms: int, skill: str | None) -> _Copy | None:
+    """A copy's rank and counts, or None when the counts cannot be a real call's (the bounds
+    `events.implausible` puts on the event this copy would make), so that a corrupt copy is
+    counted as malformed and never outranks a real one."""
     cache_creation = usage.cache_creation_input_tokens or 0
     one_hour = 0
     if usage.cache_creation is not None:
         one_hour = min(usage.cache_creation.ephemeral_1h_input_tokens or 0, cache_creation)
+    tool = usage.server_tool_use
+    counts = (
+        usage.input_tokens or 0,
+        usage.output_tokens or 0,
+        cache_creation - one_hour,
+        one_hour,
+        usage.cache_read_input_tokens or 0,
+        (tool.web_search_requests or 0) if tool is not None else 0,
+    )
+    reported = usd_to_nano(line.costUSD) if line.costUSD is not None else None
+    if min(counts) < 0 or max(counts) > MAX_TOKENS:
+        return None
+    if reported is not None and not -MAX_COST_NANO <= reported <= MAX_COST_NANO:
+        return None
+    total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4]
+    return (not line.isSidechain, total, counts, reported, line, ts_ms, skill)
+
+
+def _event(key: str, copy: _Copy, project_dir: str | None, file_agent: str | None) -> UsageEvent:
+    _, _, counts, reported, line, ts_ms, skill = copy
+    message = line.message
+    assert message is not None and message.model is not None and message.usage is not None
+    model = message.model
     return UsageEvent(
         key=key,
         ts_ms=ts_ms,
         source=SOURCE,
         provider="anthropic" if model.startswith("claude") else "unknown",
         model=model,
-        input_tokens=usage.input_tokens or 0,
-        output_tokens=usage.output_tokens or 0,
-        cache_write_5m_tokens=cache_creation - one_hour,
-        cache_write_1h_tokens=one_hour,
-        cache_read_tokens=usage.cache_read_input_tokens or 0,
-        web_search_requests=(
-            usage.server_tool_use.web_search_requests or 0
-            if usage.server_tool_use is not None
-            else 0
-        ),
-        speed=usage.speed,
-        reported_cost_nano=usd_to_nano(line.costUSD) if line.costUSD is not None else None,
+        input_tokens=counts[0],
+        output_tokens=counts[1],
+        cache_write_5m_tokens=counts[2],
+        cache_write_1h_tokens=counts[3],
+        cache_read_tokens=counts[4],
+        web_search_requests=counts[5],
+        speed=message.usage.speed,
+        reported_cost_nano=reported,
         session_id=line.sessionId,
         project=line.cwd or project_dir,
         project_dir=project_dir,
@@ -268,12 +304,9 @@ def _event(
     )
 
 
-def _read_tool_uses(message: _Message, state: _State) -> None:
+def _read_tool_uses(raw: bytes, state: _State) -> None:
     """A `Skill` tool use sets the skill for what follows in the turn; a Task (or, in newer
     builds, Agent) tool use with a `subagent_type` waits for its result to name the agent."""
-    raw = bytes(message.content)
-    if b'"Skill"' not in raw and b'"subagent_type"' not in raw:
-        return
     try:
         blocks = _TOOL_USES.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):

@@ -17,6 +17,7 @@ class Parsed(msgspec.Struct):
     readings: list[RateLimitReading] = []
     agent_types: list[AgentType] = []
     malformed: int = 0
+    duplicates: int = 0  # copies of a call this chunk holds a better copy of
     state: str | None = None
     resume_at: int | None = None  # an object cut off at the chunk's end starts here
 
