@@ -873,6 +873,31 @@ def test_file_deleted_before_a_pool_worker_reads_it(
         assert later.sources["claude_code"].files_read == 0
 
 
+def test_a_worker_failing_stops_the_ingest_with_its_error_and_loses_nothing(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's unexpected error reaches the caller as that error (not a hang, not a
+    silent partial result); files committed before it stay, and a re-run reads the rest."""
+    paths = _three_files(env)
+    victim = str(paths[2])
+
+    def failing(path: str, *args: Any, **kwargs: Any) -> Chunk | None:
+        if path == victim:
+            raise ValueError(f"cannot read {path}")
+        return read_new(path, *args, **kwargs)
+
+    monkeypatch.setattr("spendlane.ingest_worker.read_new", failing)
+    monkeypatch.setattr("spendlane.ingest.POOL_MIN_BYTES", 0)
+    with env.ledger() as ledger:
+        with pytest.raises(ValueError, match="cannot read"):
+            env.ingest(ledger, workers=2)
+        monkeypatch.undo()
+        again = env.ingest(ledger)
+        total = ledger.connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    assert again.sources["claude_code"].files_read >= 1
+    assert total == 6  # 1 + 2 + 3 calls, each once
+
+
 def test_file_listed_then_gone_before_its_stat(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     paths = _three_files(env)
     source = LOG_SOURCES["claude_code"]

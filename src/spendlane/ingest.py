@@ -12,13 +12,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from spendlane.ledger import FileCursor, SqliteLedger
 from spendlane.ledger.sqlite import FileBatch
 from spendlane.sources import LOG_SOURCES
 
 if TYPE_CHECKING:
+    import queue
+    from multiprocessing.connection import Connection
+
     from spendlane.ingest_worker import FileResult
     from spendlane.pricing.overrides import PriceOverride
 
@@ -319,15 +322,6 @@ class _Committer:
         self.last_flush = time.monotonic()
 
 
-def _pool_worker(*prices: Any) -> None:
-    """A parse worker yields the CPU to the writer, which is the one that cannot be split."""
-    from spendlane.ingest_worker import init_worker
-
-    if hasattr(os, "nice"):
-        os.nice(5)
-    init_worker(*prices)
-
-
 def _run(
     tasks: list[Task],
     setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
@@ -344,11 +338,83 @@ def _run(
         for task in tasks:
             yield process(task)
         return
+    yield from _in_workers(sorted(tasks, key=lambda t: -t.pending), setup, n)
+
+
+def _in_workers(
+    ordered: list[Task],
+    setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
+    n: int,
+) -> Iterable[Outcome]:
+    """Process the tasks in `n` worker processes, yielding outcomes as they come.
+
+    Each worker takes the next task from a shared counter (big files first, so the workers
+    finish together) and sends each outcome down its own pipe; one thread here receives them.
+    No multiprocessing.Pool: its three helper threads cost the writer's process nearly a
+    second of CPU on a first import of thousands of files, a CPU the workers need.
+    """
     import multiprocessing
+    import queue
     import sys
+    import threading
+
+    from spendlane.ingest_worker import serve
 
     method = "fork" if sys.platform == "linux" else "spawn"
     context = multiprocessing.get_context(method)
-    ordered = sorted(tasks, key=lambda t: -t.pending)  # big files first: balanced workers
-    with context.Pool(n, initializer=_pool_worker, initargs=setup) as pool:
-        yield from pool.imap_unordered(process, ordered, chunksize=1)
+    counter = context.Value("i", 0)
+    readers = []
+    processes = []
+    drain: threading.Thread | None = None
+    try:
+        for _ in range(n):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(  # type: ignore[attr-defined]
+                target=serve, args=(writer, ordered, counter, setup), daemon=True
+            )
+            process.start()
+            writer.close()
+            readers.append(reader)
+            processes.append(process)
+        outcomes: queue.SimpleQueue[Outcome | BaseException | None] = queue.SimpleQueue()
+        drain = threading.Thread(target=_drain, args=(readers, outcomes), daemon=True)
+        drain.start()
+        while (message := outcomes.get()) is not None:
+            if isinstance(message, BaseException):
+                raise message
+            yield message
+        for process in processes:
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"an ingest worker died (exit code {process.exitcode})")
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        if drain is not None:
+            drain.join(timeout=5)  # it ends at the workers' EOF; then the pipes can close
+        for reader in readers:
+            reader.close()
+
+
+def _drain(
+    readers: list[Connection[Any, Outcome | BaseException]],
+    outcomes: queue.SimpleQueue[Outcome | BaseException | None],
+) -> None:
+    """Receive the workers' outcomes as they come, in a thread, so that a worker never waits
+    on a full pipe while the writer is busy committing; None once every worker is done."""
+    from multiprocessing.connection import wait
+
+    pending = list(readers)
+    while pending:
+        for ready in wait(pending):
+            connection = cast("Connection[Any, Outcome | BaseException]", ready)
+            try:
+                outcomes.put(connection.recv())
+            except EOFError:  # this worker is done (or died: its exit code says)
+                pending.remove(connection)
+            except BaseException as exc:  # the writer raises it
+                outcomes.put(exc)
+                return
+    outcomes.put(None)

@@ -7,7 +7,7 @@ rows: everything but the write, so that it runs on every core.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -29,6 +29,10 @@ from spendlane.sources import LOG_SOURCES
 from spendlane.sources.locations import log_root
 from spendlane.sources.parsed import Parsed
 from spendlane.sources.reading import Chunk, read_new
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.sharedctypes import Synchronized
 
 
 class FileResult(msgspec.Struct, gc=False):
@@ -57,6 +61,31 @@ def init_worker(
     _worker_pricer = Pricer(overrides, [from_row(row) for row in remembered])
     _learned_sent = 0
     _accounts = accounts or {}
+
+
+def serve(
+    connection: Connection,
+    tasks: list[Task],
+    counter: Synchronized[int],
+    setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
+) -> None:
+    """A worker process: take the next task from the shared counter until none is left,
+    sending each outcome (or the exception that stopped it) to the ingest's writer."""
+    if hasattr(os, "nice"):
+        os.nice(5)  # yield the CPU to the writer, which is the one that cannot be split
+    try:
+        init_worker(*setup)
+        while True:
+            with counter.get_lock():
+                index = counter.value
+                counter.value += 1
+            if index >= len(tasks):
+                break
+            connection.send(process(tasks[index]))
+    except BaseException as exc:  # the writer re-raises it
+        connection.send(exc)
+    finally:
+        connection.close()
 
 
 def _new_learned_prices() -> list[tuple[Any, ...]]:
