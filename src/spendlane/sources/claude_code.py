@@ -116,18 +116,24 @@ def project_dir_of(path: str) -> str | None:
     return None
 
 
-def _prefilter(line: bytes) -> bool:
+def _prefilter(data: bytes, start: int, end: int) -> bool:
     # assistant lines carry usage; a user prompt (not a tool result) starts a turn, and says
     # which skill the turn runs when it is a slash command
-    return b'"assistant"' in line or (b'"user"' in line and b'"tool_result"' not in line)
+    find = data.find
+    if find(b'"assistant"', start, end) >= 0:
+        return True
+    return find(b'"user"', start, end) >= 0 and find(b'"tool_result"', start, end) < 0
 
 
-def _main_thread_prefilter(line: bytes) -> bool:
+def _main_thread_prefilter(data: bytes, start: int, end: int) -> bool:
     # as `_prefilter` (inlined: it runs on every line), and in a main-thread file a Task
     # tool's result, which names the subagent it started
-    if b'"assistant"' in line:
+    find = data.find
+    if find(b'"assistant"', start, end) >= 0:
         return True
-    return b'"user"' in line and (b'"tool_result"' not in line or b"agentId" in line)
+    return find(b'"user"', start, end) >= 0 and (
+        find(b'"tool_result"', start, end) < 0 or find(b"agentId", start, end) >= 0
+    )
 
 
 class _State(msgspec.Struct, omit_defaults=True):

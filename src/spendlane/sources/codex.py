@@ -126,8 +126,13 @@ def _session_from_name(path: str) -> str:
     return stem[-36:] if len(stem) >= 36 else stem
 
 
-def _prefilter(line: bytes) -> bool:
-    return b"token_count" in line or b'"turn_context"' in line or b'"session_meta"' in line
+def _prefilter(data: bytes, start: int, end: int) -> bool:
+    find = data.find
+    return (
+        find(b"token_count", start, end) >= 0
+        or find(b'"turn_context"', start, end) >= 0
+        or find(b'"session_meta"', start, end) >= 0
+    )
 
 
 def parse(chunk: Chunk, path: str) -> Parsed:

@@ -23,6 +23,7 @@ class Record(Generic[T]):
 
 
 _MAX_OBJECT_LINES = 100_000
+_BLANK_OR_OPENER = (b"", b"{")
 
 # Agents written in JavaScript cut strings inside an emoji and write half a surrogate pair
 # ("\\ud83d"), which strict decoders reject; the usage beside it is intact, so such escapes
@@ -42,14 +43,21 @@ def without_lone_surrogates(data: bytes) -> bytes | None:
     return repaired if count else None
 
 
+# Which lines a source decodes: called with (data, start, end) for each line, so that it can
+# search the line in place (`data.find(needle, start, end)`) without copying it out.
+Prefilter = Callable[[bytes, int, int], bool]
+
+
 class RecordReader(Generic[T]):
     """Decode JSONL records into `type_`, counting what cannot be decoded.
 
     A line that is only "{" opens a pretty-printed object: lines are joined until it decodes.
     `prefilter` lets a source skip lines it knows carry nothing for it without decoding them.
+    Lines are found and decoded in place (views of the chunk, no copy per line): a first
+    import walks a gigabyte of them.
     """
 
-    def __init__(self, type_: type[T], prefilter: Callable[[bytes], bool] | None = None) -> None:
+    def __init__(self, type_: type[T], prefilter: Prefilter | None = None) -> None:
         self._decoder = msgspec.json.Decoder(type_)
         self._prefilter = prefilter
         self.malformed = 0
@@ -59,42 +67,45 @@ class RecordReader(Generic[T]):
 
     def records(self, chunk: Chunk) -> Iterator[Record[T]]:
         data = chunk.data
+        view = memoryview(data)
+        find = data.find
         decode = self._decoder.decode
         prefilter = self._prefilter
-        lines = data.split(b"\n")
-        offset = chunk.start
-        i = 0
-        while i < len(lines):
-            line = lines[i]
-            line_offset = offset
-            offset += len(line) + 1
-            i += 1
-            stripped = line.strip()
-            if not stripped:
-                continue
-            if stripped == b"{":
-                joined, used = self._join_object(lines, i - 1)
-                if used == 0:
-                    self.resume_at = line_offset
+        size = len(data)
+        start = 0
+        while start < size:
+            end = find(b"\n", start)
+            if end < 0:
+                end = size
+            line_start, start = start, end + 1
+            # A compact line ends with "}"; only other lines can be blank or open an object.
+            if (
+                data[end - 1 : end] != b"}"
+                and (stripped := data[line_start:end].strip()) in _BLANK_OR_OPENER
+            ):
+                if not stripped:
+                    continue
+                joined, after = self._join_object(data, line_start)
+                if after == 0:
+                    self.resume_at = chunk.start + line_start
                     return
                 if joined is not None:
-                    offset += sum(len(x) + 1 for x in lines[i : i + used - 1])
-                    i += used - 1
-                    yield Record(joined, line_offset)
+                    start = after
+                    yield Record(joined, chunk.start + line_start)
                 else:
                     self.malformed += 1
                 continue
-            if prefilter is not None and not prefilter(line):
+            if prefilter is not None and not prefilter(data, line_start, end):
                 continue
             value: T | None
             try:
-                value = decode(line)
+                value = decode(view[line_start:end])
             except _UNDECODABLE:
-                value = self._decode_repaired(line)
+                value = self._decode_repaired(data[line_start:end])
                 if value is None:
                     self.malformed += 1
                     continue
-            yield Record(value, line_offset)
+            yield Record(value, chunk.start + line_start)
 
     def _decode_repaired(self, data: bytes) -> T | None:
         repaired = without_lone_surrogates(data)
@@ -105,22 +116,26 @@ class RecordReader(Generic[T]):
         except _UNDECODABLE:
             return None
 
-    def _join_object(self, lines: list[bytes], first: int) -> tuple[T | None, int]:
-        """The object opened at `lines[first]` and how many lines it took; (None, 1) when it
-        is not one, (None, 0) when the lines end before it does (more may be on the way)."""
-        buffer = bytearray()
-        window = lines[first : first + _MAX_OBJECT_LINES]
-        for n, line in enumerate(window, start=1):
-            buffer += line + b"\n"
+    def _join_object(self, data: bytes, first: int) -> tuple[T | None, int]:
+        """The object opened by the line at `first`, and where the line after its last line
+        starts; (None, _) when it is not one, (None, 0) when the data ends before it does
+        (more may be on the way)."""
+        size = len(data)
+        line_start = first
+        for _ in range(_MAX_OBJECT_LINES):
+            if line_start >= size:
+                return None, 0
+            end = data.find(b"\n", line_start)
+            end = size if end < 0 else end
+            buffer = data[first:end] + b"\n"
+            last_line, line_start = data[line_start:end], end + 1
             try:
-                return self._decoder.decode(bytes(buffer)), n
+                return self._decoder.decode(buffer), line_start
             except (msgspec.ValidationError, UnicodeDecodeError):
-                return self._decode_repaired(bytes(buffer)), n
+                return self._decode_repaired(buffer), line_start
             except msgspec.DecodeError as exc:
                 if "truncated" not in str(exc):
-                    return self._decode_repaired(bytes(buffer)), n
-                if line.rstrip() == b"}" and (repaired := self._decode_repaired(bytes(buffer))):
-                    return repaired, n  # "truncated" by a lone surrogate at a string's end
-        if len(window) < _MAX_OBJECT_LINES and first + len(window) == len(lines):
-            return None, 0
-        return None, 1
+                    return self._decode_repaired(buffer), line_start
+                if last_line.rstrip() == b"}" and (repaired := self._decode_repaired(buffer)):
+                    return repaired, line_start  # "truncated" by a lone surrogate at a string's end
+        return None, 0 if line_start >= size else line_start
