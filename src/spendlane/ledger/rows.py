@@ -7,6 +7,7 @@ checks which calls it already holds and hands rows to SQLite.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -145,5 +146,9 @@ def better_row(new: Row, old: Row) -> bool:
     return bool(sum(new[_BILLED]) > sum(old[_BILLED]))
 
 
-def is_unpriced(row: Row) -> bool:
-    return row[_COST] is None
+def unpriced_count(rows: list[Row]) -> int:
+    """How many of these rows could not be priced."""
+    return list(map(_cost_of, rows)).count(None)
+
+
+_cost_of = itemgetter(_COST)

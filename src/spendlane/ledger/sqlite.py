@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_S = 60.0
 CACHE_KIB = 64 * 1024  # page cache: random-key inserts into a large ledger stay in memory
 
+_ID = itemgetter(0)  # an event row's id
 _INSERT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
@@ -265,22 +267,27 @@ class SqliteLedger:
     def _insert(self, db: sqlite3.Connection, parts: Sequence[Prepared]) -> WriteResult:
         """The one write path for events: insert new calls, replace by better copies, and
         keep the rollup in step, all inside the caller's transaction."""
-        from spendlane.ledger.rows import Rollup, better_row, is_unpriced
+        from spendlane.ledger.rows import Rollup, better_row, unpriced_count
 
         result = WriteResult()
         rollup = Rollup()  # filled as if every row were new; corrected below
-        rows: dict[int, tuple[Any, ...]] = {}
         contexts: list[tuple[Any, ...]] = []
+        every: list[tuple[Any, ...]] = []
         for prepared in parts:
             result.duplicates += prepared.duplicates
             rollup.merge(prepared.rollup)
             contexts.extend(prepared.contexts)
-            for row in prepared.rows:
+            every.extend(prepared.rows)
+        ids = list(map(_ID, every))
+        rows = dict(zip(ids, every, strict=True))
+        if len(rows) < len(every):  # the same call in two files of this batch: the best wins
+            rows = {}
+            for row in every:
                 held = rows.get(row[0])
                 if held is None:
                     rows[row[0]] = row
                     continue
-                result.duplicates += 1  # the same call in two files of this batch
+                result.duplicates += 1
                 loser = held if better_row(row, held) else row
                 rollup.add(loser, -1)
                 if loser is held:
@@ -312,7 +319,7 @@ class SqliteLedger:
             db.executemany(_REPLACE, replacements)
         db.executemany(_INSERT, fresh)
         if self._known_ids is not None:
-            self._known_ids.update(row[0] for row in fresh)
+            self._known_ids.update(map(_ID, fresh))
         entries = rollup.entries()
         db.executemany(_APPLY_ROLLUP, entries)
         if entries:
@@ -322,7 +329,7 @@ class SqliteLedger:
                 (min(buckets), max(buckets)),
             )
         result.inserted = len(fresh)
-        result.unpriced = sum(1 for row in fresh if is_unpriced(row))
+        result.unpriced = unpriced_count(fresh)
         return result
 
     def _known_stored_ids(self, db: sqlite3.Connection) -> set[int] | None:
