@@ -1,12 +1,16 @@
 """Time spendlane cold and warm, and ccusage, on one corpus; print a markdown table.
 
-    python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--warm-runs 5]
+    python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--cold-runs 3]
+                            [--warm-runs 5]
     python bench/compare.py --warm-only [--warm-runs 9]
 
 Generates the corpus with bench/corpus.py into bench/out/ if it is missing. Each command runs
 as a child process with its own HOME, CLAUDE_CONFIG_DIR, CODEX_HOME, SPENDLANE_HOME and TZ=UTC;
 peak RSS comes from /usr/bin/time, wall time is measured around it. Results also go to
 bench/out/results.json.
+
+Cold runs of spendlane and ccusage alternate (spendlane on an empty ledger each time) and the
+medians are reported: on a shared 2-core machine one run can be 10 % off the next.
 
 --warm-only times only the warm run, against a ledger kept in bench/out/warm-<corpus>/ (made
 by one cold run the first time), after one untimed warm run, as the full run's warm runs follow
@@ -67,6 +71,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1000)
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE"))
+    parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument(
         "--warm-only",
@@ -94,9 +99,20 @@ def main() -> None:
         warm_only(spendlane, env, scratch, ns.warm_runs)
         return
     results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest}}
+    ccusage = ns.ccusage or shutil.which("ccusage")
+    local = REPO / ".cache/ccusage/node_modules/.bin/ccusage"
+    ccusage = ccusage or (str(local) if local.exists() else None)
+    colds: list[tuple[float, int, dict[str, Any]]] = []
+    theirs: list[tuple[float, int, dict[str, Any]]] = []
     try:
-        cold = timed(spendlane, env)
-        results["spendlane_cold"] = {"seconds": cold[0], "peak_mib": cold[1]}
+        for _ in range(ns.cold_runs):
+            shutil.rmtree(scratch / "spendlane", ignore_errors=True)  # an empty ledger
+            colds.append(timed(spendlane, env))
+            if ccusage:
+                theirs.append(timed([ccusage, "daily", "--json", "--offline"], env))
+        cold = _median_run(colds)
+        results["spendlane_cold"] = {"seconds": cold[0], "peak_mib": cold[1],
+                                     "runs": sorted(c[0] for c in colds)}  # fmt: skip
         warm = [timed(spendlane, env) for _ in range(ns.warm_runs)]
         seconds = [w[0] for w in warm]
         results["spendlane_warm"] = {"median_seconds": statistics.median(seconds),
@@ -104,15 +120,13 @@ def main() -> None:
                                      "peak_mib": max(w[1] for w in warm)}  # fmt: skip
         ours = cold[2]["totals"]
         results["spendlane_totals"] = {k: ours[k] for k in TOKENS}
-        ccusage = ns.ccusage or shutil.which("ccusage")
-        local = REPO / ".cache/ccusage/node_modules/.bin/ccusage"
-        ccusage = ccusage or (str(local) if local.exists() else None)
-        if ccusage:
-            theirs = timed([ccusage, "daily", "--json", "--offline"], env)
+        if theirs:
+            median = _median_run(theirs)
             results["ccusage"] = {
-                "seconds": theirs[0],
-                "peak_mib": theirs[1],
-                "totals": {k: theirs[2]["totals"][k] for k in TOKENS},
+                "seconds": median[0],
+                "peak_mib": median[1],
+                "runs": sorted(t[0] for t in theirs),
+                "totals": {k: median[2]["totals"][k] for k in TOKENS},
             }
             results["tokens_equal"] = results["ccusage"]["totals"] == results["spendlane_totals"]
     finally:
@@ -122,16 +136,27 @@ def main() -> None:
     print(f"Corpus: {manifest['bytes'] / 1e6:,.0f} MB, {manifest['files']:,} files\n")
     print("| run | wall | peak memory |")
     print("|---|---|---|")
-    print(f"| spendlane cold (empty ledger) | {cold[0]:.2f} s | {cold[1]} MiB |")
+    runs = ns.cold_runs
+    print(f"| spendlane cold (empty ledger), median of {runs} | {cold[0]:.2f} s | {cold[1]} MiB |")
     w = results["spendlane_warm"]
     print(f"| spendlane warm (nothing new), median of {ns.warm_runs} | {w['median_seconds']:.2f} s"
           f" | {w['peak_mib']} MiB |")  # fmt: skip
     if "ccusage" in results:
         c = results["ccusage"]
-        print(f"| ccusage daily --json --offline | {c['seconds']:.2f} s | {c['peak_mib']} MiB |")
+        print(f"| ccusage daily --json --offline, median of {runs} | {c['seconds']:.2f} s "
+              f"| {c['peak_mib']} MiB |")  # fmt: skip
+        print(f"\nCold runs: spendlane {results['spendlane_cold']['runs']}, "
+              f"ccusage {c['runs']}")  # fmt: skip
         print(f"\nToken totals equal: {results['tokens_equal']}")
     else:
         print("\nccusage not found (set --ccusage or CCUSAGE, or run `make ccusage`)")
+
+
+def _median_run(
+    runs: list[tuple[float, int, dict[str, Any]]],
+) -> tuple[float, int, dict[str, Any]]:
+    """The run with the median wall time (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda r: r[0])[(len(runs) - 1) // 2]
 
 
 if __name__ == "__main__":
