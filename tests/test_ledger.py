@@ -107,6 +107,7 @@ def test_version_6_ledger_keeps_its_plan_readings_and_names_subagent_types(
     assert after == [(None,), ("Explore",)]
     assert check == ("ok",)
 
+
 def test_version_8_ledger_keeps_every_event_and_still_refuses_a_second_copy(
     tmp_path: Path,
 ) -> None:
@@ -118,8 +119,10 @@ def test_version_8_ledger_keeps_every_event_and_still_refuses_a_second_copy(
         for statement in _statements(migration):
             db.execute(statement)
     db.execute("INSERT INTO contexts (id, session_id) VALUES (1, 's')")
-    stored = [(-(2**62), 900, 's', 'p', 'm', 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 'fast', 1, 3),
-              (2**62, 100, 's', 'p', 'm', 0, 0, 0, 0, 0, 0, 0, None, None, 0, None, 1, None)]  # fmt: skip
+    stored = [
+        (-(2**62), 900, "s", "p", "m", 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, "fast", 1, 3),
+        (2**62, 100, "s", "p", "m", 0, 0, 0, 0, 0, 0, 0, None, None, 0, None, 1, None),
+    ]
     db.executemany(f"INSERT INTO events VALUES ({', '.join('?' * 18)})", stored)
     db.execute("PRAGMA user_version = 8")
     db.commit()
@@ -137,7 +140,6 @@ def test_version_8_ledger_keeps_every_event_and_still_refuses_a_second_copy(
     assert viewed == [(-(2**62), "s"), (2**62, "s")]
     assert "events_id" in str(plan)
     assert check == ("ok",)
-
 
 
 def test_newer_ledger_is_refused_not_misread(tmp_path: Path) -> None:

@@ -6,11 +6,11 @@ never raise, must still produce every valid line's event, and must count as malf
 the bad lines an independent oracle (below) says are malformed.
 
 The counting rule the oracle encodes (see `claude_code._prefilter`, `codex._prefilter` and
-`jsonl.RecordReader`): a line that does not contain the prefilter's bytes (Claude: `"assistant"`;
-Codex: `token_count`, `"turn_context"` or `"session_meta"`) is skipped undecoded and never
-counted. A line that does is malformed when it is not JSON, not an object, or has a field the
-parser reads with the wrong type (null is always allowed), or when it is an assistant message /
-token_count event with no usable timestamp.
+`jsonl.RecordReader`): a line that does not contain the prefilter's bytes (Claude: `"assistant"`,
+or a prompt naming a skill; Codex: `token_count`, `"turn_context"` or `"session_meta"`) is
+skipped undecoded and never counted. A line that does is malformed when it is not JSON, not
+an object, or has a field the parser reads with the wrong type (null is always allowed), or
+when it is an assistant message / token_count event with no usable timestamp.
 
 Kept out of the strategies, each covered by an explicit failing test at the end: invalid UTF-8
 inside a JSON string, and timestamps within a day of year 1 or year 9999.
@@ -141,9 +141,11 @@ def decoded(line: bytes, needle: tuple[bytes, ...], schema: dict[str, Any]) -> A
 
 
 def claude_reads(line: bytes) -> bool:
-    """The Claude parser's prefilter: assistant lines, and user lines that are not tool
-    results (a prompt starts a turn; a slash command names its skill)."""
-    return b'"assistant"' in line or (b'"user"' in line and b'"tool_result"' not in line)
+    """The Claude parser's prefilter with no skill in force and no Task waiting (the state of
+    every mix here): assistant lines, and prompts that name a skill (a slash command)."""
+    return b'"assistant"' in line or (
+        b'"user"' in line and b'"tool_result"' not in line and b"<command-name>" in line
+    )
 
 
 def claude_oracle(line: bytes, offset: int) -> str | tuple[Any, ...]:

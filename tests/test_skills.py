@@ -86,3 +86,25 @@ def test_by_action_tells_sessions_subagents_and_dispatched_runs_apart(env: Env) 
         report = daily_report(ledger, zone=dt.UTC, by=("action",))
     got = {key[0]: tally.output_tokens for key, tally in report.groups.items()}
     assert got == {"interactive": 100, "subagent": 70, "scheduled": 5}
+
+
+def test_prompts_are_read_only_while_they_can_change_the_skill() -> None:
+    """A prompt is decoded only when it can end a skill's turn (one is in force) or start one
+    (a slash command): with nothing in force a garbled prompt costs a search, not a decode,
+    and is not counted; with a skill in force the same line is read and counted malformed."""
+    from spendlane.ledger.sqlite import FileCursor
+    from spendlane.sources import claude_code
+    from spendlane.sources.reading import Chunk
+
+    garbled = b'{"type":"user","message":{"role":"user","content":"thanks"}, oops}\n'
+    command = json.dumps(claude_user(when=at(0), session_id="s",
+                                     text="<command-name>/review</command-name>"))  # fmt: skip
+
+    def parse(data: bytes, state: str | None) -> Any:
+        cursor = FileCursor("s.jsonl", "claude_code", 0, len(data), 0, len(data), 0, "", state)
+        return claude_code.parse(Chunk(data, 0, len(data), False, cursor), "/p/projects/x/s.jsonl")
+
+    assert parse(garbled, None).malformed == 0
+    assert parse(garbled, "/review").malformed == 1
+    assert parse(command.encode() + b"\n" + garbled, None).malformed == 1
+    assert parse(command.encode() + b"\n", None).state == "/review"

@@ -17,7 +17,7 @@ import msgspec
 
 from spendlane.events import MAX_COST_NANO, MAX_TOKENS, AgentType, LimitNotice, UsageEvent
 from spendlane.money import usd_to_nano
-from spendlane.sources.jsonl import RecordReader
+from spendlane.sources.jsonl import Prefilter, RecordReader
 from spendlane.sources.locations import CLAUDE_CODE as SOURCE
 from spendlane.sources.parsed import Parsed, iso_to_ms
 from spendlane.sources.reading import Chunk
@@ -118,24 +118,27 @@ def project_dir_of(path: str) -> str | None:
     return None
 
 
-def _prefilter(data: bytes, start: int, end: int) -> bool:
-    # assistant lines carry usage; a user prompt (not a tool result) starts a turn, and says
-    # which skill the turn runs when it is a slash command
-    find = data.find
-    if find(b'"assistant"', start, end) >= 0:
-        return True
-    return find(b'"user"', start, end) >= 0 and find(b'"tool_result"', start, end) < 0
+def _lines_wanted(state: _State, main_thread: bool) -> Prefilter:
+    """Which lines to decode, given what the parse holds open (`state`, read as it changes).
 
+    Assistant lines carry usage. A user prompt matters only when it can change the skill in
+    force: it ends the turn of one, or names one (a slash command). A tool result matters only
+    in a main-thread file with a Task waiting for it, and only when it names an agent. Every
+    other line is skipped undecoded, so most prompts and every tool result cost a search, not
+    a decode.
+    """
 
-def _main_thread_prefilter(data: bytes, start: int, end: int) -> bool:
-    # as `_prefilter` (inlined: it runs on every line), and in a main-thread file a Task
-    # tool's result, which names the subagent it started
-    find = data.find
-    if find(b'"assistant"', start, end) >= 0:
-        return True
-    return find(b'"user"', start, end) >= 0 and (
-        find(b'"tool_result"', start, end) < 0 or find(b"agentId", start, end) >= 0
-    )
+    def wanted(data: bytes, start: int, end: int) -> bool:
+        find = data.find
+        if find(b'"assistant"', start, end) >= 0:
+            return True
+        if find(b'"user"', start, end) < 0:
+            return False
+        if find(b'"tool_result"', start, end) >= 0:
+            return main_thread and bool(state.spawns) and find(b"agentId", start, end) >= 0
+        return state.skill is not None or find(b"<command-name>", start, end) >= 0
+
+    return wanted
 
 
 class _State(msgspec.Struct, omit_defaults=True):
@@ -179,9 +182,6 @@ def parse(chunk: Chunk, path: str) -> Parsed:
     leaves open (the skill in force, Tasks still running) is carried in the parse state.
     """
     file_agent = Path(path).stem[6:] if Path(path).name.startswith("agent-") else None
-    reader: RecordReader[_Line] = RecordReader(
-        _Line, _prefilter if file_agent else _main_thread_prefilter
-    )
     notices: list[LimitNotice] = []
     agent_types: list[AgentType] = []
     if file_agent:
@@ -190,6 +190,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
             agent_types.append(meta)
     project_dir = project_dir_of(path)
     state = _load_state(chunk.cursor.state)
+    reader = RecordReader(_Line, _lines_wanted(state, main_thread=file_agent is None))
     best: dict[str, _Copy] = {}  # key -> the best copy so far; events are made of these only
     duplicates = 0
     for record in reader.records(chunk):
