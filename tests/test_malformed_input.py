@@ -170,3 +170,18 @@ def test_file_vanishing_between_listing_and_reading(
         report = env.ingest(ledger)
     assert report.sources["claude_code"].files_vanished == 1
     assert report.sources["claude_code"].new_events == 0
+
+
+def test_windows_line_endings_blank_lines_and_a_pretty_object_read_like_plain_lines() -> None:
+    """CRLF line ends, blank lines of spaces, and a pretty-printed object written with CRLF:
+    every call is read once, nothing is counted malformed (lines are found in place, and
+    only a line that does not end with "}" is checked for being blank or an object's start)."""
+    pretty = json.dumps(json.loads(good_line(3)), indent=2).replace("\n", "\r\n").encode()
+    data = b"".join([
+        good_line(1), b"\r\n", b"   \r\n", b"\r\n", good_line(2), b"  \r\n",
+        pretty, b"\r\n", b"\t\n", good_line(4), b"\r\n",
+    ])  # fmt: skip
+    parsed = claude_code.parse(chunk_of(data), "/x/projects/p/s.jsonl")
+    assert sorted(e.output_tokens for e in parsed.events) == [2, 3, 4, 5]
+    assert parsed.malformed == 0
+    assert parsed.resume_at is None
