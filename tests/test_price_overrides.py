@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import Env
 
 from spendlane.events import CostBasis, UsageEvent
 from spendlane.pricing import Pricer
@@ -94,3 +95,33 @@ def test_bad_config_names_file_line_and_field(
     assert error.field == field
     assert words in str(error)
     assert str(path) in str(error)
+
+
+def test_every_ingest_prices_with_the_users_prices_toml(env: Env) -> None:
+    """prices.toml is read by the ingest itself, so the API, the report commands, the MCP
+    server and a SessionEnd hook's one-file ingest all price alike; a bad file stops the
+    ingest before anything is read."""
+    import datetime as dt
+    import json
+
+    from spendlane.demo import claude_assistant
+    from spendlane.ingest import ingest_files
+    from spendlane.sources.locations import CLAUDE_CODE
+
+    when = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
+    path = env.session_file()
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(claude_assistant(
+        when=when, session_id="s", message_id="m1", request_id="r1", model="house-model",
+        input_tokens=1_000_000,
+    )) + "\n")  # fmt: skip
+    (env.home / "prices.toml").write_text('[[model]]\nmatch = "house-*"\ninput = 2\noutput = 4\n')
+    with env.ledger() as ledger:
+        ingest_files(ledger, CLAUDE_CODE, [path])
+        costs = ledger.connection.execute("SELECT cost_nano FROM events").fetchall()
+    assert costs == [(2_000_000_000,)]  # $2 for a million input tokens, not unpriced
+
+    (env.home / "prices.toml").write_text('[[model]]\nmatch = "x"\ninput = "cheap"\noutput = 1\n')
+    path.write_text(path.read_text().replace('"m1"', '"m2"'))
+    with env.ledger() as ledger, pytest.raises(ConfigError, match="field 'input'"):
+        env.ingest(ledger)

@@ -123,11 +123,14 @@ def ingest(
 ) -> IngestReport:
     """Bring every new model call from the local logs into the ledger.
 
-    `accounts` maps an agent folder (`sources.locations.log_root`) to the (account, auth mode)
-    its calls are attributed to (see `policy.accounts`); None: the configured accounts, read
-    only when there is something new to attribute.
+    `overrides` None: the user's prices.toml (a bad one raises ConfigError before anything is
+    read). `accounts` maps an agent folder (`sources.locations.log_root`) to the (account,
+    auth mode) its calls are attributed to (see `policy.accounts`); None: the configured
+    accounts, read only when there is something new to attribute.
     """
     started = time.perf_counter()
+    if overrides is None:
+        overrides = user_overrides()
     report = IngestReport(sources={})
     tasks = _plan(ledger, sources, roots or {}, report)
     _execute(ledger, tasks, report, overrides, progress, workers, accounts)
@@ -147,6 +150,8 @@ def ingest_files(
     a Claude Code SessionEnd hook names, say. The same cursors, reads and commits as `ingest`,
     so a later full ingest reads none of these bytes again."""
     started = time.perf_counter()
+    if overrides is None:
+        overrides = user_overrides()
     report = IngestReport(sources={})
     stats = report.sources.setdefault(source, SourceStats())
     cursors = ledger.cursors()
@@ -157,6 +162,19 @@ def ingest_files(
     _execute(ledger, tasks, report, overrides, None, 1, accounts)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def user_overrides() -> list[PriceOverride]:
+    """The user's prices.toml in the config dir: none when there is no file, ConfigError
+    (file, line, field) when it is bad. The pricing modules load only when the file exists."""
+    from spendlane.paths import config_dir
+
+    prices = config_dir() / "prices.toml"
+    if not prices.exists():
+        return []
+    from spendlane.pricing.overrides import load_overrides
+
+    return load_overrides(prices)
 
 
 def _execute(
@@ -207,17 +225,8 @@ def _plan(
         source_roots = roots.get(name) or source.default_roots()
         stats.roots = [str(r) for r in source_roots]
         for path in source.discover(source_roots):
-            try:
-                st = os.stat(path)
-            except OSError:
-                stats.files_seen += 1
-                stats.files_vanished += 1
-                continue
-            if (st.st_dev, st.st_ino) in seen:
-                continue  # the same file through another root
-            seen.add((st.st_dev, st.st_ino))
-            stats.files_seen += 1
-            if stamps.get(path) != (st.st_ino, st.st_size, st.st_mtime_ns):
+            st = _stat_once(path, seen, stats)
+            if st is not None and stamps.get(path) != (st.st_ino, st.st_size, st.st_mtime_ns):
                 changed.append((name, path, st.st_size))
     if not changed:
         return []
@@ -229,6 +238,22 @@ def _plan(
     return tasks
 
 
+def _stat_once(path: str, seen: set[tuple[int, int]], stats: SourceStats) -> os.stat_result | None:
+    """The file's stat, counted as seen (or vanished); None when it vanished or was already
+    seen through another root."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        stats.files_seen += 1
+        stats.files_vanished += 1
+        return None
+    if (st.st_dev, st.st_ino) in seen:
+        return None  # the same file through another root
+    seen.add((st.st_dev, st.st_ino))
+    stats.files_seen += 1
+    return st
+
+
 def _add_task(
     source: str,
     path: str,
@@ -238,16 +263,9 @@ def _add_task(
     tasks: list[Task],
 ) -> None:
     """Plan one file: a stat, and a task when it has bytes the cursor has not covered."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        stats.files_seen += 1
-        stats.files_vanished += 1
+    st = _stat_once(path, seen, stats)
+    if st is None:
         return
-    if (st.st_dev, st.st_ino) in seen:
-        return  # the same file through another root
-    seen.add((st.st_dev, st.st_ino))
-    stats.files_seen += 1
     from spendlane.sources.reading import unchanged
 
     cursor = cursors.get(path)

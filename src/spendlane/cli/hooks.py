@@ -140,7 +140,7 @@ def hook_session_end_command(context: Context) -> None:
         from spendlane.cli.reporting import refresh_status
 
         with context.ledger() as ledger:
-            report = session_end(payload, ledger, overrides=_overrides())
+            report = session_end(payload, ledger)
             if report is None:
                 _finish(stderr="spendlane: no transcript_path to ingest\n")
                 return
@@ -150,18 +150,6 @@ def hook_session_end_command(context: Context) -> None:
         _finish(stderr=f"spendlane: session-end ingest skipped ({exc})\n")
         return
     _finish()
-
-
-def _overrides() -> list[Any]:
-    """The user's prices.toml, as every ingest uses it."""
-    from spendlane.paths import config_dir
-
-    prices = config_dir() / "prices.toml"
-    if not prices.exists():
-        return []
-    from spendlane.pricing.overrides import load_overrides
-
-    return list(load_overrides(prices))
 
 
 @hook_group.command("stop-failure")

@@ -79,22 +79,14 @@ def ingest_for_report(ledger: SqliteLedger, sources: list[str], *, quiet: bool) 
     """Ingest (with a progress bar when on a terminal and the work is long), then refresh
     status.json. A bad prices.toml raises ConfigError before anything is read."""
     from spendlane.ingest import ingest
-    from spendlane.paths import config_dir
 
-    overrides = []
-    prices = config_dir() / "prices.toml"
-    if prices.exists():
-        from spendlane.pricing.overrides import load_overrides
-
-        overrides = load_overrides(prices)
     if quiet or not sys.stderr.isatty():
-        report = ingest(ledger, sources=sources, overrides=overrides)
+        report = ingest(ledger, sources=sources)
     else:
         from spendlane.cli.render import IngestProgress
 
         with IngestProgress() as progress:
-            report = ingest(ledger, sources=sources, overrides=overrides,
-                            progress=progress.update)  # fmt: skip
+            report = ingest(ledger, sources=sources, progress=progress.update)
     changed = report.new_events or any(s.replaced for s in report.sources.values())
     refresh_status(ledger, changed=bool(changed))
     return report

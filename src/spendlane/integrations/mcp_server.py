@@ -101,15 +101,8 @@ def _ingest(ledger: SqliteLedger) -> int:
     """New log lines into the ledger (the user's prices.toml applied); the new calls' count.
     When something new was stored, status.json and level alerts follow, as after any ingest."""
     from spendlane.ingest import ingest
-    from spendlane.paths import config_dir
 
-    overrides = []
-    prices = config_dir() / "prices.toml"
-    if prices.exists():
-        from spendlane.pricing.overrides import load_overrides
-
-        overrides = load_overrides(prices)
-    report = ingest(ledger, overrides=overrides)
+    report = ingest(ledger)
     return report.new_events
 
 

@@ -278,8 +278,7 @@ class SqliteLedger:
             rollup.merge(prepared.rollup)
             contexts.extend(prepared.contexts)
             every.extend(prepared.rows)
-        ids = list(map(_ID, every))
-        rows = dict(zip(ids, every, strict=True))
+        rows = dict(zip(map(_ID, every), every, strict=True))
         if len(rows) < len(every):  # the same call in two files of this batch: the best wins
             rows = {}
             for row in every:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
-from pathlib import Path
 
 from spendlane.events import CostBasis, UsageEvent
 from spendlane.pricing.catalog import Catalog, CatalogAnswer
@@ -46,10 +45,6 @@ class Pricer:
         self.learned: list[CatalogAnswer] = []
         # (provider hint, model, day or -minute-1, speed) -> (card or None, provider id)
         self._cards: dict[tuple[str | None, str, int, str | None], tuple[RateCard | None, str]] = {}
-
-    @classmethod
-    def from_config_dir(cls, config_dir: Path) -> Pricer:
-        return cls(load_overrides(config_dir / "prices.toml"))
 
     def price(self, event: UsageEvent) -> None:
         """Set `cost_nano`, `cost_basis` and, when the source did not know it, `provider`."""

@@ -239,7 +239,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                     best[key] = copy
                 else:
                     duplicates += 1
-                    if copy[0] > held[0] if copy[0] != held[0] else copy[1] > held[1]:
+                    if copy[:2] > held[:2]:  # (main thread, total): `events.better_copy`
                         best[key] = copy
         raw = bytes(message.content)
         if b'"Skill"' in raw or b'"subagent_type"' in raw:
