@@ -198,9 +198,12 @@ def _execute(
 
         accounts = configured_folders()
     setup = (overrides or [], remembered, dict(accounts))
-    for outcome in _run(tasks, setup, committer.total, workers):
-        committer.add(outcome)
-    committer.flush()
+    from spendlane.ingest_worker import few_collections
+
+    with few_collections():
+        for outcome in _run(tasks, setup, committer.total, workers):
+            committer.add(outcome)
+        committer.flush()
     if committer.learned_prices:
         ledger.remember_prices(list(committer.learned_prices.values()))
 

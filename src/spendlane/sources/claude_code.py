@@ -193,8 +193,8 @@ def parse(chunk: Chunk, path: str) -> Parsed:
     reader = RecordReader(_Line, _lines_wanted(state, main_thread=file_agent is None))
     best: dict[str, _Copy] = {}  # key -> the best copy so far; events are made of these only
     duplicates = 0
-    for record in reader.records(chunk):
-        line = record.value
+    find = chunk.data.find
+    for line, start, end in reader.records(chunk):
         message = line.message
         if line.type == "user":
             content = bytes(message.content) if message is not None else b""
@@ -233,7 +233,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                 elif line.uuid:
                     key = f"cc:uuid:{line.uuid}"
                 else:
-                    key = f"cc:file:{path}:{record.offset}"
+                    key = f"cc:file:{path}:{chunk.start + start}"
                 held = best.get(key)
                 if held is None:
                     best[key] = copy
@@ -241,9 +241,9 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                     duplicates += 1
                     if copy[:2] > held[:2]:  # (main thread, total): `events.better_copy`
                         best[key] = copy
-        raw = bytes(message.content)
-        if b'"Skill"' in raw or b'"subagent_type"' in raw:
-            _read_tool_uses(raw, state)
+        # Searched in the line, in place: copying out the content of every response costs more.
+        if find(b'"Skill"', start, end) >= 0 or find(b'"subagent_type"', start, end) >= 0:
+            _read_tool_uses(bytes(message.content), state)
     events = [_event(key, copy, project_dir, file_agent) for key, copy in best.items()]
     return Parsed(
         events=events, notices=notices, agent_types=agent_types, malformed=reader.malformed,

@@ -145,8 +145,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
     reader: RecordReader[_Envelope] = RecordReader(_Envelope, _prefilter)
     events: list[UsageEvent] = []
     readings: list[RateLimitReading] = []
-    for record in reader.records(chunk):
-        envelope = record.value
+    for envelope, _, _ in reader.records(chunk):
         payload = envelope.payload
         if payload is None:
             continue

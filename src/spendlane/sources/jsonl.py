@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import msgspec
@@ -12,14 +11,6 @@ import msgspec
 from spendlane.sources.reading import Chunk
 
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class Record(Generic[T]):
-    """One decoded line (or pretty-printed object) and the byte offset where it started."""
-
-    value: T
-    offset: int
 
 
 _MAX_OBJECT_LINES = 100_000
@@ -57,6 +48,10 @@ class RecordReader(Generic[T]):
     import walks a gigabyte of them.
     """
 
+    # A record is (value, start, end): the decoded line (or pretty-printed object) and where
+    # its bytes lie in the chunk's data, so that a source can search them in place. A plain
+    # tuple: one is made per decoded line.
+
     def __init__(self, type_: type[T], prefilter: Prefilter | None = None) -> None:
         self._decoder = msgspec.json.Decoder(type_)
         self._prefilter = prefilter
@@ -65,7 +60,7 @@ class RecordReader(Generic[T]):
         # from there next time instead of losing the object as malformed lines.
         self.resume_at: int | None = None
 
-    def records(self, chunk: Chunk) -> Iterator[Record[T]]:
+    def records(self, chunk: Chunk) -> Iterator[tuple[T, int, int]]:
         data = chunk.data
         view = memoryview(data)
         find = data.find
@@ -91,7 +86,7 @@ class RecordReader(Generic[T]):
                     return
                 if joined is not None:
                     start = after
-                    yield Record(joined, chunk.start + line_start)
+                    yield joined, line_start, after
                 else:
                     self.malformed += 1
                 continue
@@ -105,7 +100,7 @@ class RecordReader(Generic[T]):
                 if value is None:
                     self.malformed += 1
                     continue
-            yield Record(value, chunk.start + line_start)
+            yield value, line_start, end
 
     def _decode_repaired(self, data: bytes) -> T | None:
         repaired = without_lone_surrogates(data)
