@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import Env
 
 from spendlane.demo import codex_line, codex_token_count, codex_usage, write_jsonl
+from spendlane.policy.quota import window_states
 from spendlane.sources import locations
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
@@ -117,6 +118,29 @@ def test_rate_limits_captured(env: Env) -> None:
     readings = rows(env, "SELECT window, used_percent, window_minutes FROM quota_readings "
                          "ORDER BY window")  # fmt: skip
     assert readings == [("primary", 42.5, 300), ("secondary", 4.0, 10080)]
+
+
+def test_repeated_rate_limit_readings_keep_the_ends_of_each_run(env: Env) -> None:
+    t1, t2 = codex_usage(10, 0, 1, 0), codex_usage(20, 0, 2, 0)
+    resets = int(at(200).timestamp())
+    levels = [(10, 10.0), (10, 10.0), (20, 10.0), (30, 10.0), (40, 11.0), (50, 11.0)]
+    write_jsonl(env.rollout(), [
+        meta(), context("gpt-5-codex"),
+        *(codex_token_count(at(m), t1 if m < 40 else t2, t1, primary_used=used,
+                            resets_at=resets) for m, used in levels),
+    ])  # fmt: skip
+    with env.ledger() as ledger:
+        report = env.ingest(ledger)
+        now_ms = int(at(55).timestamp() * 1000)
+        (primary,) = [s for s in window_states(ledger, now_ms) if s.window == "primary"]
+    kept = rows(env, "SELECT ts_ms, used_percent FROM quota_readings WHERE window = 'primary' "
+                     "ORDER BY ts_ms")  # fmt: skip
+    ms = [int(at(m).timestamp() * 1000) for m in (10, 30, 40, 50)]
+    # The repeat at minute 10 and the middle of the 10 % run add nothing quota reads.
+    assert kept == [(ms[0], 10.0), (ms[1], 10.0), (ms[2], 11.0), (ms[3], 11.0)]
+    assert report.sources["codex"].rate_limit_readings == 4 + 2  # and the weekly window's ends
+    assert primary.used_percent == 11.0
+    assert primary.burn_per_hour == pytest.approx(1.5)  # (11 - 10) % over the 40 minutes
 
 
 def test_archived_sessions_read_and_same_rollout_not_double_counted(env: Env) -> None:

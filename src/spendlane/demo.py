@@ -173,8 +173,10 @@ def codex_token_count(
     total: dict[str, int] | None,
     last: dict[str, int] | None,
     primary_used: float = 12.0,
+    resets_at: int | None = None,
 ) -> dict[str, Any]:
-    """A `token_count` event; `total=None` writes `info: null` as Codex does at start."""
+    """A `token_count` event; `total=None` writes `info: null` as Codex does at start. The
+    5-hour window resets at `resets_at` (epoch seconds), by default an hour after `when`."""
     info = None
     if total is not None:
         info = {
@@ -182,7 +184,7 @@ def codex_token_count(
             "last_token_usage": last,
             "model_context_window": 272000,
         }
-    resets = int(when.timestamp()) + 3600
+    resets = int(when.timestamp()) + 3600 if resets_at is None else resets_at
     return codex_line(
         when,
         "event_msg",

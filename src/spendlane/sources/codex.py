@@ -177,7 +177,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         state.turns += 1
     return Parsed(
         events=events,
-        readings=readings,
+        readings=_runs_ends(readings),
         malformed=reader.malformed,
         resume_at=reader.resume_at,
         state=msgspec.json.encode(state).decode(),
@@ -266,3 +266,34 @@ def _readings(limits: _RateLimits, ts_ms: int, session: str | None) -> list[Rate
             )
         )
     return readings
+
+
+def _runs_ends(readings: list[RateLimitReading]) -> list[RateLimitReading]:
+    """The first and last reading of each run of equal readings of a window.
+
+    Codex repeats `token_count` events, and with them the same rate limits, many times a turn;
+    what quota needs of a run (its latest reading, and the first of a window for the burn
+    rate) is at its ends. A reading at the same instant as the run's first adds nothing.
+    """
+    by_window: dict[str, list[RateLimitReading]] = {}
+    for reading in readings:
+        by_window.setdefault(reading.window, []).append(reading)
+    kept: list[RateLimitReading] = []
+    for window in by_window.values():
+        first = last = window[0]
+        for reading in window[1:]:
+            if _level(reading) == _level(first):
+                last = reading
+                continue
+            kept.append(first)
+            if last.ts_ms != first.ts_ms:
+                kept.append(last)
+            first = last = reading
+        kept.append(first)
+        if last.ts_ms != first.ts_ms:
+            kept.append(last)
+    return kept
+
+
+def _level(reading: RateLimitReading) -> tuple[float, int | None, int | None]:
+    return reading.used_percent, reading.resets_at_ms, reading.window_minutes
