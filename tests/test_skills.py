@@ -57,6 +57,21 @@ def test_the_calls_of_a_skills_turn_are_its_own(env: Env) -> None:
     assert by_skill(env) == {"/review": 300, "pdf": 900, None: 900}
 
 
+def test_skill_names_in_lines_not_decoded_change_nothing(env: Env) -> None:
+    # The chunk is searched once for Skill uses; a match in a line that is never decoded (a
+    # tool result, a snapshot) must neither start a skill nor hide the real one after it.
+    result = claude_user(when=at(10), session_id="s", text="x")
+    result["message"]["content"] = [{"type": "tool_result", "tool_use_id": "t0",
+                                     "content": 'grep "Skill" and "subagent_type"'}]  # fmt: skip
+    snapshot = {"type": "file-history-snapshot", "snapshot": {"note": '"Skill"'}}
+    path = env.session_file("s")
+    path.parent.mkdir(parents=True)
+    rows = [call(1, 100), result, snapshot, call(2, 200), call(11, 300, skill_tool="pdf"),
+            snapshot, call(12, 400)]  # fmt: skip
+    path.write_text("".join(json.dumps(line) + "\n" for line in rows))
+    assert by_skill(env) == {None: 600, "pdf": 400}
+
+
 def test_the_skill_in_force_carries_across_incremental_reads(env: Env) -> None:
     path = env.session_file("s")
     path.parent.mkdir(parents=True)

@@ -193,7 +193,8 @@ def parse(chunk: Chunk, path: str) -> Parsed:
     reader = RecordReader(_Line, _lines_wanted(state, main_thread=file_agent is None))
     best: dict[str, _Copy] = {}  # key -> the best copy so far; events are made of these only
     duplicates = 0
-    find = chunk.data.find
+    tool_marks = _tool_marks(chunk.data)
+    next_mark = 0
     for line, start, end in reader.records(chunk):
         message = line.message
         if line.type == "user":
@@ -241,14 +242,32 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                     duplicates += 1
                     if copy[:2] > held[:2]:  # (main thread, total): `events.better_copy`
                         best[key] = copy
-        # Searched in the line, in place: copying out the content of every response costs more.
-        if find(b'"Skill"', start, end) >= 0 or find(b'"subagent_type"', start, end) >= 0:
-            _read_tool_uses(bytes(message.content), state)
+        if tool_marks[next_mark] < end:
+            while tool_marks[next_mark] < start:  # in lines not decoded
+                next_mark += 1
+            if tool_marks[next_mark] < end:
+                _read_tool_uses(bytes(message.content), state)
     events = [_event(key, copy, project_dir, file_agent) for key, copy in best.items()]
     return Parsed(
         events=events, notices=notices, agent_types=agent_types, malformed=reader.malformed,
         duplicates=duplicates, resume_at=reader.resume_at, state=_dump_state(state),
     )  # fmt: skip
+
+
+def _tool_marks(data: bytes) -> list[int]:
+    """Where the chunk names a Skill or a subagent type, in order, then a sentinel past its end.
+
+    Searched once in the whole chunk rather than line by line: most chunks name none, and a
+    search per response line costs more than the line's decode."""
+    marks: list[int] = []
+    for needle in (b'"Skill"', b'"subagent_type"'):
+        at = data.find(needle)
+        while at >= 0:
+            marks.append(at)
+            at = data.find(needle, at + 1)
+    marks.sort()
+    marks.append(len(data) + 1)
+    return marks
 
 
 # One streamed copy of a call: (main thread, token total, its counts, its reported cost, its
