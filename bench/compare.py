@@ -3,6 +3,12 @@
     python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--cold-runs 3]
                             [--warm-runs 5]
     python bench/compare.py --warm-only [--warm-runs 9]
+    python bench/compare.py --python /usr/bin/python3.11 ...
+
+--python runs spendlane under another interpreter, in a venv of its own made (once) under
+bench/out/ with the project installed in editable mode. A CPython built without PGO and LTO
+(pyenv's default) runs spendlane's parse loop 10-15 % slower than the optimized builds that
+distributions, python.org and uv ship; the figures in docs/benchmarks.md say which was used.
 
 Generates the corpus with bench/corpus.py into bench/out/ if it is missing. Each command runs
 as a child process with its own HOME, CLAUDE_CONFIG_DIR, CODEX_HOME, SPENDLANE_HOME and TZ=UTC;
@@ -53,6 +59,20 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, dict[str
     return round(wall, 3), int(rss_kib) // 1024, json.loads(done.stdout)
 
 
+def interpreter_venv(python: str) -> Path:
+    """A venv under bench/out/ for `python`, with this project installed (editable, so it
+    runs the working tree), made the first time it is asked for."""
+    version = subprocess.run([python, "-c", "import sys, sysconfig; print(sys.version.split()[0],"
+                              " sysconfig.get_config_var('prefix'))"], capture_output=True,
+                             text=True, check=True).stdout.split()  # fmt: skip
+    venv = BENCH / "out" / f"venv-{version[0]}{version[1].replace('/', '-')}"
+    if not (venv / "bin" / "spendlane").exists():
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e",
+                        str(REPO)], check=True)  # fmt: skip
+    return venv
+
+
 def warm_only(spendlane: list[str], env: dict[str, str], state: Path, runs: int) -> None:
     """Warm runs only, on the kept ledger (built by one unreported cold run if missing)."""
     timed(spendlane, env)  # the cold run if there is no ledger yet; else an untimed warm-up
@@ -73,6 +93,7 @@ def main() -> None:
     parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE"))
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--warm-runs", type=int, default=5)
+    parser.add_argument("--python", help="run spendlane under this interpreter (own venv)")
     parser.add_argument(
         "--warm-only",
         action="store_true",
@@ -93,12 +114,17 @@ def main() -> None:
     env = {**os.environ, "HOME": str(scratch / "home"), "TZ": "UTC",
            "CLAUDE_CONFIG_DIR": str(corpus / "claude"), "CODEX_HOME": str(corpus / "codex"),
            "SPENDLANE_HOME": str(scratch / "spendlane")}  # fmt: skip
-    venv = REPO / ".venv" / "bin" / "spendlane"
-    spendlane = [str(venv) if venv.exists() else "spendlane", "daily", "--json"]
+    venv = interpreter_venv(ns.python) if ns.python else REPO / ".venv"
+    executable = venv / "bin" / "spendlane"
+    spendlane = [str(executable) if executable.exists() else "spendlane", "daily", "--json"]
     if ns.warm_only:
         warm_only(spendlane, env, scratch, ns.warm_runs)
         return
-    results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest}}
+    interpreter = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sys; print(sys.version.split()[0], "
+         "sys.base_prefix)"], capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest}, "python": interpreter}
     ccusage = ns.ccusage or shutil.which("ccusage")
     local = REPO / ".cache/ccusage/node_modules/.bin/ccusage"
     ccusage = ccusage or (str(local) if local.exists() else None)
@@ -133,7 +159,8 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     (BENCH / "out").mkdir(exist_ok=True)
     (BENCH / "out" / "results.json").write_text(json.dumps(results, indent=2))
-    print(f"Corpus: {manifest['bytes'] / 1e6:,.0f} MB, {manifest['files']:,} files\n")
+    print(f"Corpus: {manifest['bytes'] / 1e6:,.0f} MB, {manifest['files']:,} files; "
+          f"spendlane on Python {interpreter}\n")  # fmt: skip
     print("| run | wall | peak memory |")
     print("|---|---|---|")
     runs = ns.cold_runs
