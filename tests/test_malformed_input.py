@@ -92,6 +92,19 @@ def test_wrong_types_are_counted_as_malformed(env: Env) -> None:
     assert report.sources["claude_code"].new_events == 2
 
 
+@pytest.mark.parametrize(
+    "content", [{"a": 1}, 7, [1, "two"], [{"type": "tool_use", "name": 5}], [{"name": "Skill"}]]
+)
+def test_a_message_content_of_any_shape_keeps_its_call(content: object) -> None:
+    # Only the content's tool names are read on the fast path; a content of another shape
+    # (or a tool use without a proper input) must not cost the call its usage.
+    line = json.loads(good_line(0))
+    line["message"]["content"] = content
+    parsed = claude_code.parse(chunk_of(json.dumps(line).encode() + b"\n"), "f.jsonl")
+    assert (parsed.malformed, len(parsed.events)) == (0, 1)
+    assert parsed.events[0].output_tokens == 1
+
+
 def test_half_written_last_line_is_counted_once_when_complete(env: Env) -> None:
     path = env.session_file()
     path.parent.mkdir(parents=True)

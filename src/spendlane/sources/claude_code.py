@@ -17,7 +17,7 @@ import msgspec
 
 from spendlane.events import MAX_COST_NANO, MAX_TOKENS, AgentType, LimitNotice, UsageEvent
 from spendlane.money import usd_to_nano
-from spendlane.sources.jsonl import Prefilter, RecordReader
+from spendlane.sources.jsonl import Prefilter, RecordReader, without_lone_surrogates
 from spendlane.sources.locations import CLAUDE_CODE as SOURCE
 from spendlane.sources.parsed import Parsed, iso_to_ms
 from spendlane.sources.reading import Chunk
@@ -44,11 +44,22 @@ class _Usage(msgspec.Struct, gc=False):
     speed: str | None = None
 
 
+class _Block(msgspec.Struct, gc=False):
+    name: str | None = None  # a tool use's tool; text, thinking and tool results have none
+
+
 class _Message(msgspec.Struct, gc=False):
     id: str | None = None
     model: str | None = None
     usage: _Usage | None = None
-    content: msgspec.Raw = msgspec.Raw(b"null")
+    # Only the tool names: whether a response used a Skill or started a subagent is decided
+    # by them, for less than a search of the line costs. What a rare line needs of the
+    # content itself (a prompt, a result, a tool's input) is read again from the line.
+    content: list[_Block] | str | None = None
+
+
+class _LooseMessage(_Message, gc=False):
+    content: msgspec.Raw = msgspec.Raw(b"null")  # type: ignore[assignment]
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -69,6 +80,37 @@ class _Line(msgspec.Struct, gc=False):
     toolUseResult: msgspec.Raw = msgspec.Raw(b"null")
 
 
+class _LooseLine(_Line, gc=False):
+    """A line whose content has another shape than Claude Code writes: read all the same."""
+
+    message: _LooseMessage | None = None
+
+
+class _RawMessage(msgspec.Struct, gc=False):
+    content: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _RawLine(msgspec.Struct, gc=False):
+    message: _RawMessage | None = None
+
+
+_RAW_LINE = msgspec.json.Decoder(_RawLine)
+
+
+def _raw_content(data: bytes, start: int, end: int) -> bytes:
+    """The JSON text of the message content of the line (or object) at data[start:end]."""
+    line = bytes(data[start:end])
+    for text in (line, without_lone_surrogates(line)):
+        if text is None:
+            continue
+        try:
+            message = _RAW_LINE.decode(text).message
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            continue
+        return bytes(message.content) if message is not None else b""
+    return b""
+
+
 class _ToolUse(msgspec.Struct):
     type: str | None = None
     id: str | None = None
@@ -79,6 +121,7 @@ class _ToolUse(msgspec.Struct):
 _COMMAND = re.compile(rb"<command-name>\s*(/?[^<\s]+)\s*</command-name>")
 _TOOL_USES = msgspec.json.Decoder(list[_ToolUse])
 _SPAWNING_TOOLS = ("Task", "Agent")  # the tool that starts a subagent, by Claude Code version
+_WATCHED_TOOLS = frozenset(("Skill", *_SPAWNING_TOOLS))  # tool uses `_read_tool_uses` reads
 
 
 class _ToolResult(msgspec.Struct):
@@ -190,15 +233,14 @@ def parse(chunk: Chunk, path: str) -> Parsed:
             agent_types.append(meta)
     project_dir = project_dir_of(path)
     state = _load_state(chunk.cursor.state)
-    reader = RecordReader(_Line, _lines_wanted(state, main_thread=file_agent is None))
+    reader = RecordReader(_Line, _lines_wanted(state, main_thread=file_agent is None), _LooseLine)
     best: dict[str, _Copy] = {}  # key -> the best copy so far; events are made of these only
     duplicates = 0
-    tool_marks = _tool_marks(chunk.data)
-    next_mark = 0
+    data = chunk.data
     for line, start, end in reader.records(chunk):
         message = line.message
         if line.type == "user":
-            content = bytes(message.content) if message is not None else b""
+            content = _raw_content(data, start, end) if message is not None else b""
             if b'"tool_result"' in content:
                 if state.spawns and not line.agentId:
                     agent_types.extend(_started_agents(content, line.toolUseResult, state))
@@ -214,7 +256,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
             continue
         model = message.model
         if model == SYNTHETIC or line.isApiErrorMessage:
-            notice = _limit_notice(line, ts_ms)
+            notice = _limit_notice(line, ts_ms, _raw_content(data, start, end))
             if notice is not None:
                 notices.append(notice)
             if model == SYNTHETIC:
@@ -242,32 +284,21 @@ def parse(chunk: Chunk, path: str) -> Parsed:
                     duplicates += 1
                     if copy[:2] > held[:2]:  # (main thread, total): `events.better_copy`
                         best[key] = copy
-        if tool_marks[next_mark] < end:
-            while tool_marks[next_mark] < start:  # in lines not decoded
-                next_mark += 1
-            if tool_marks[next_mark] < end:
-                _read_tool_uses(bytes(message.content), state)
+        blocks = message.content
+        if type(blocks) is list:
+            for block in blocks:
+                if block.name is not None and block.name in _WATCHED_TOOLS:
+                    _read_tool_uses(_raw_content(data, start, end), state)
+                    break
+        elif isinstance(blocks, msgspec.Raw):  # a loose line: search its content instead
+            raw = bytes(blocks)
+            if b'"Skill"' in raw or b'"subagent_type"' in raw:
+                _read_tool_uses(raw, state)
     events = [_event(key, copy, project_dir, file_agent) for key, copy in best.items()]
     return Parsed(
         events=events, notices=notices, agent_types=agent_types, malformed=reader.malformed,
         duplicates=duplicates, resume_at=reader.resume_at, state=_dump_state(state),
     )  # fmt: skip
-
-
-def _tool_marks(data: bytes) -> list[int]:
-    """Where the chunk names a Skill or a subagent type, in order, then a sentinel past its end.
-
-    Searched once in the whole chunk rather than line by line: most chunks name none, and a
-    search per response line costs more than the line's decode."""
-    marks: list[int] = []
-    for needle in (b'"Skill"', b'"subagent_type"'):
-        at = data.find(needle)
-        while at >= 0:
-            marks.append(at)
-            at = data.find(needle, at + 1)
-    marks.sort()
-    marks.append(len(data) + 1)
-    return marks
 
 
 # One streamed copy of a call: (main thread, token total, its counts, its reported cost, its
@@ -389,8 +420,8 @@ def _meta_agent_type(path: str, agent_id: str) -> AgentType | None:
     return AgentType(agent_id=agent_id, agent_type=meta.agentType, authoritative=True)
 
 
-def _limit_notice(line: _Line, ts_ms: int) -> LimitNotice | None:
-    text = _message_text(line)
+def _limit_notice(line: _Line, ts_ms: int, content: bytes) -> LimitNotice | None:
+    text = _message_text(content)
     if not text or "limit" not in text.lower():
         return None
     return LimitNotice(
@@ -415,9 +446,8 @@ def limit_reset_at_ms(text: str, ts_ms: int) -> int | None:
     return None
 
 
-def _message_text(line: _Line) -> str | None:
-    content = line.message.content if line.message else None
-    if content is None or content == b"null":
+def _message_text(content: bytes) -> str | None:
+    if not content or content == b"null":
         return None
     try:
         blocks = msgspec.json.decode(content, type=list[_TextBlock] | str)

@@ -52,8 +52,13 @@ class RecordReader(Generic[T]):
     # its bytes lie in the chunk's data, so that a source can search them in place. A plain
     # tuple: one is made per decoded line.
 
-    def __init__(self, type_: type[T], prefilter: Prefilter | None = None) -> None:
+    def __init__(
+        self, type_: type[T], prefilter: Prefilter | None = None, loose: type[T] | None = None
+    ) -> None:
         self._decoder = msgspec.json.Decoder(type_)
+        # `loose`: a shape that accepts what `type_` refuses (a field's value of another type
+        # than the agent writes), so such a line is still read rather than lost.
+        self._loose = msgspec.json.Decoder(loose) if loose is not None else None
         self._prefilter = prefilter
         self.malformed = 0
         # Where a pretty-printed object that the chunk cuts off begins: the caller reads on
@@ -103,13 +108,20 @@ class RecordReader(Generic[T]):
             yield value, line_start, end
 
     def _decode_repaired(self, data: bytes) -> T | None:
+        """A line the decoder refused, read again: with lone surrogates repaired, in the loose
+        shape, or both; None when it still cannot be read."""
         repaired = without_lone_surrogates(data)
-        if repaired is None:
-            return None
-        try:
-            return self._decoder.decode(repaired)
-        except _UNDECODABLE:
-            return None
+        attempts = [(self._decoder, repaired)]
+        if self._loose is not None:
+            attempts += [(self._loose, data), (self._loose, repaired)]
+        for decoder, text in attempts:
+            if text is None:
+                continue
+            try:
+                return decoder.decode(text)
+            except _UNDECODABLE:
+                continue
+        return None
 
     def _join_object(self, data: bytes, first: int) -> tuple[T | None, int]:
         """The object opened by the line at `first`, and where the line after its last line
