@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parent.parent
 SUMS = ("COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cache_write_5m_tokens), "
@@ -145,3 +147,18 @@ def test_two_ingests_at_once_count_everything_once(
     assert second.wait(timeout=300) == 0, errors[1]
     assert "locked" not in "".join(errors)
     assert totals(tmp_path) == clean_totals
+
+
+@given(st.lists(st.integers(0, 10**9), max_size=60))
+def test_workers_take_files_largest_and_smallest_in_turn(sizes: list[int]) -> None:
+    from spendlane.ingest import Task, _interleaved
+
+    tasks = [Task("claude_code", f"f{i}", None, size) for i, size in enumerate(sizes)]
+    order = _interleaved(tasks)
+    assert sorted(t.path for t in order) == sorted(t.path for t in tasks)  # each file once
+    descending = sorted(sizes, reverse=True)
+    half = (len(sizes) + 1) // 2
+    # Even places hold the larger half from the largest down, odd places the smaller half
+    # from the smallest up: the small files are spread over the whole run.
+    assert [t.pending for t in order[0::2]] == descending[:half]
+    assert [t.pending for t in order[1::2]] == descending[half:][::-1]
