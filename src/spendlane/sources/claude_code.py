@@ -311,25 +311,26 @@ def _copy(line: _Line, usage: _Usage, ts_ms: int, skill: str | None) -> _Copy | 
     """A copy's rank and counts, or None when the counts cannot be a real call's (the bounds
     `events.implausible` puts on the event this copy would make), so that a corrupt copy is
     counted as malformed and never outranks a real one."""
-    cache_creation = usage.cache_creation_input_tokens or 0
-    one_hour = 0
-    if usage.cache_creation is not None:
-        one_hour = min(usage.cache_creation.ephemeral_1h_input_tokens or 0, cache_creation)
+    creation = usage.cache_creation_input_tokens or 0
+    detail = usage.cache_creation
+    one_hour = 0 if detail is None else min(detail.ephemeral_1h_input_tokens or 0, creation)
     tool = usage.server_tool_use
     counts = (
         usage.input_tokens or 0,
         usage.output_tokens or 0,
-        cache_creation - one_hour,
+        creation - one_hour,
         one_hour,
         usage.cache_read_input_tokens or 0,
-        (tool.web_search_requests or 0) if tool is not None else 0,
+        0 if tool is None else (tool.web_search_requests or 0),
     )
-    reported = usd_to_nano(line.costUSD) if line.costUSD is not None else None
-    if min(counts) < 0 or max(counts) > MAX_TOKENS:
-        return None
+    for count in counts:
+        if not 0 <= count <= MAX_TOKENS:
+            return None
+    cost = line.costUSD
+    reported = None if cost is None else usd_to_nano(cost)
     if reported is not None and not -MAX_COST_NANO <= reported <= MAX_COST_NANO:
         return None
-    total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4]
+    total = counts[0] + counts[1] + creation + counts[4]  # the two cache writes make `creation`
     return (not line.isSidechain, total, counts, reported, line, ts_ms, skill)
 
 
