@@ -898,6 +898,45 @@ def test_a_worker_failing_stops_the_ingest_with_its_error_and_loses_nothing(
     assert total == 6  # 1 + 2 + 3 calls, each once
 
 
+def test_workers_start_only_for_bytes_not_yet_read(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers start while planning once enough is new; a run with a little appended to large
+    files (an active user's run) must stay in-process, however large the files are."""
+    import spendlane.ingest_pool as pool
+
+    started: list[bool] = []
+
+    class Counted(pool.Workers):
+        def __init__(self, n: int, *, load_catalog: bool) -> None:
+            started.append(load_catalog)
+            super().__init__(n, load_catalog=load_catalog)
+
+    monkeypatch.setattr(pool, "Workers", Counted)
+    paths = _three_files(env)
+    monkeypatch.setattr("spendlane.ingest.POOL_MIN_BYTES", sum(p.stat().st_size for p in paths))
+    with env.ledger() as ledger:
+        first = env.ingest(ledger, workers=2)
+        assert started == [True]  # a first import: the workers load the catalog while waiting
+        with paths[2].open("ab") as f:
+            f.write(cc(99) + b"\n")
+        again = env.ingest(ledger, workers=2)
+        total = ledger.connection.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    assert started == [True]
+    assert (first.new_events, again.new_events, total) == (6, 1, 7)
+
+
+def test_workers_told_there_is_no_work_leave_at_once() -> None:
+    from spendlane.ingest_pool import Workers
+
+    workers = Workers(2, load_catalog=False)
+    processes = list(workers._processes)
+    started = time.monotonic()
+    workers.close()
+    assert time.monotonic() - started < 5
+    assert [p.exitcode for p in processes] == [0, 0]
+
+
 def test_file_listed_then_gone_before_its_stat(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     paths = _three_files(env)
     source = LOG_SOURCES["claude_code"]

@@ -12,17 +12,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from spendlane.ledger import FileCursor, SqliteLedger
 from spendlane.ledger.sqlite import FileBatch
 from spendlane.sources import LOG_SOURCES
 
 if TYPE_CHECKING:
-    import queue
-    from multiprocessing.connection import Connection
-
-    from spendlane.ingest_worker import FileResult
+    from spendlane.ingest_pool import Workers
+    from spendlane.ingest_worker import FileResult, Setup
     from spendlane.pricing.overrides import PriceOverride
 
 POOL_MIN_BYTES = 32 * 1024 * 1024
@@ -138,8 +136,12 @@ def ingest(
     if overrides is None:
         overrides = user_overrides()
     report = IngestReport(sources={})
-    tasks = _plan(ledger, sources, roots or {}, report)
-    _execute(ledger, tasks, report, overrides, progress, workers, accounts)
+    pool = _Pool(ledger, workers)
+    try:
+        tasks = _plan(ledger, sources, roots or {}, report, pool.planned)
+        _execute(ledger, tasks, report, overrides, progress, pool, accounts)
+    finally:
+        pool.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -165,7 +167,7 @@ def ingest_files(
     seen: set[tuple[int, int]] = set()
     for path in paths:
         _add_task(source, str(path), cursors, seen, stats, tasks)
-    _execute(ledger, tasks, report, overrides, None, 1, accounts)
+    _execute(ledger, tasks, report, overrides, None, _Pool(ledger, 1), accounts)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -189,7 +191,7 @@ def _execute(
     report: IngestReport,
     overrides: list[PriceOverride] | None,
     progress: Progress | None,
-    workers: int | None,
+    pool: _Pool,
     accounts: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
     """Read, parse and commit the planned files (the part `ingest` and `ingest_files` share)."""
@@ -207,7 +209,7 @@ def _execute(
     from spendlane.ingest_worker import few_collections
 
     with few_collections():
-        for outcome in _run(tasks, setup, committer.total, workers):
+        for outcome in _run(tasks, setup, committer.total, pool):
             committer.add(outcome)
         committer.flush()
     if committer.learned_prices:
@@ -219,14 +221,18 @@ def _plan(
     sources: Iterable[str],
     roots: dict[str, list[Path]],
     report: IngestReport,
+    planned: Callable[[int], None],
 ) -> list[Task]:
     """The files with something new, found without reading any: a stat each, compared with
     the (inode, size, mtime) the cursors recorded. Most runs find nothing new, so the full
-    cursors (head hashes, parser state) are loaded only when some file changed."""
-    # The columns of `ledger.cursors()` that `sources.reading.unchanged` compares.
+    cursors (head hashes, parser state) are loaded only when some file changed. `planned` is
+    told the size of the changed files so far as planning goes on."""
+    # The columns of `ledger.cursors()` that `sources.reading.unchanged` compares, and where
+    # reading resumes.
     stamps = {row[0]: row[1:] for row in ledger.connection.execute(
-        "SELECT path, inode, size, mtime_ns FROM files")}  # fmt: skip
+        "SELECT path, inode, size, mtime_ns, offset FROM files")}  # fmt: skip
     changed: list[tuple[str, str, int]] = []  # (source, path, size)
+    changed_bytes = 0
     seen: set[tuple[int, int]] = set()
     for name in sources:
         source = LOG_SOURCES[name]
@@ -235,8 +241,15 @@ def _plan(
         stats.roots = [str(r) for r in source_roots]
         for path in source.discover(source_roots):
             st = _stat_once(path, seen, stats)
-            if st is not None and stamps.get(path) != (st.st_ino, st.st_size, st.st_mtime_ns):
+            if st is None:
+                continue
+            stamp = stamps.get(path)
+            if stamp is None or stamp[:3] != (st.st_ino, st.st_size, st.st_mtime_ns):
                 changed.append((name, path, st.st_size))
+                # Bytes to read: from the cursor on, or all of a new or replaced file.
+                resume = stamp[3] if stamp and stamp[0] == st.st_ino else 0
+                changed_bytes += st.st_size - resume if st.st_size >= resume else st.st_size
+                planned(changed_bytes)
     if not changed:
         return []
     cursors = ledger.cursors()
@@ -351,23 +364,44 @@ class _Committer:
         self.last_flush = time.monotonic()
 
 
-def _run(
-    tasks: list[Task],
-    setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
-    total: int,
-    workers: int | None,
-) -> Iterable[Outcome]:
+class _Pool:
+    """The worker processes of one ingest, started as soon as planning finds enough to read
+    (see `ingest_pool`); none for a small run, which must cost milliseconds."""
+
+    def __init__(self, ledger: SqliteLedger, workers: int | None) -> None:
+        self.ledger = ledger
+        self.size = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.workers: Workers | None = None
+
+    def planned(self, pending: int) -> None:
+        if self.workers is None and self.size > 1 and pending >= POOL_MIN_BYTES:
+            from spendlane.ingest_pool import Workers
+
+            # A ledger with no calls has no remembered prices: the workers will need the
+            # catalog, and can load it while the writer plans.
+            first = self.ledger.connection.execute("SELECT 1 FROM events LIMIT 1").fetchone()
+            self.workers = Workers(self.size, load_catalog=first is None)
+
+    def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
+
+
+def _run(tasks: list[Task], setup: Setup, total: int, pool: _Pool) -> Iterable[Outcome]:
     if not tasks:
         return
+    if len(tasks) >= 2:
+        pool.planned(total)
+        if pool.workers is not None and total >= POOL_MIN_BYTES:
+            yield from pool.workers.run(_interleaved(tasks), setup)
+            return
+    pool.close()
     from spendlane.ingest_worker import init_worker, process
 
-    n = workers if workers is not None else min(2, os.cpu_count() or 1)
-    if n <= 1 or total < POOL_MIN_BYTES or len(tasks) < 2:
-        init_worker(*setup)
-        for task in tasks:
-            yield process(task)
-        return
-    yield from _in_workers(_interleaved(tasks), setup, n)
+    init_worker(*setup)
+    for task in tasks:
+        yield process(task)
 
 
 def _interleaved(tasks: list[Task]) -> list[Task]:
@@ -387,82 +421,3 @@ def _interleaved(tasks: list[Task]) -> list[Task]:
     if len(ordered) % 2:
         paired.append(ordered[half - 1])
     return paired
-
-
-def _in_workers(
-    ordered: list[Task],
-    setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
-    n: int,
-) -> Iterable[Outcome]:
-    """Process the tasks in `n` worker processes, yielding outcomes as they come.
-
-    Each worker takes the next task from a shared counter (in `_interleaved` order) and
-    sends each outcome down its own pipe; one thread here receives them.
-    No multiprocessing.Pool: its three helper threads cost the writer's process nearly a
-    second of CPU on a first import of thousands of files, a CPU the workers need.
-    """
-    import multiprocessing
-    import queue
-    import sys
-    import threading
-
-    from spendlane.ingest_worker import serve
-
-    method = "fork" if sys.platform == "linux" else "spawn"
-    context = multiprocessing.get_context(method)
-    counter = context.Value("i", 0)
-    readers = []
-    processes = []
-    drain: threading.Thread | None = None
-    try:
-        for _ in range(n):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(  # type: ignore[attr-defined]
-                target=serve, args=(writer, ordered, counter, setup), daemon=True
-            )
-            process.start()
-            writer.close()
-            readers.append(reader)
-            processes.append(process)
-        outcomes: queue.SimpleQueue[Outcome | BaseException | None] = queue.SimpleQueue()
-        drain = threading.Thread(target=_drain, args=(readers, outcomes), daemon=True)
-        drain.start()
-        while (message := outcomes.get()) is not None:
-            if isinstance(message, BaseException):
-                raise message
-            yield message
-        for process in processes:
-            process.join()
-            if process.exitcode != 0:
-                raise RuntimeError(f"an ingest worker died (exit code {process.exitcode})")
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-                process.join()
-        if drain is not None:
-            drain.join(timeout=5)  # it ends at the workers' EOF; then the pipes can close
-        for reader in readers:
-            reader.close()
-
-
-def _drain(
-    readers: list[Connection[Any, Outcome | BaseException]],
-    outcomes: queue.SimpleQueue[Outcome | BaseException | None],
-) -> None:
-    """Receive the workers' outcomes as they come, in a thread, so that a worker never waits
-    on a full pipe while the writer is busy committing; None once every worker is done."""
-    from multiprocessing.connection import wait
-
-    pending = list(readers)
-    while pending:
-        for ready in wait(pending):
-            connection = cast("Connection[Any, Outcome | BaseException]", ready)
-            try:
-                outcomes.put(connection.recv())
-            except EOFError:  # this worker is done (or died: its exit code says)
-                pending.remove(connection)
-            except BaseException as exc:  # the writer raises it
-                outcomes.put(exc)
-                return
-    outcomes.put(None)

@@ -50,6 +50,10 @@ class FileResult(msgspec.Struct, gc=False):
     learned_prices: list[tuple[Any, ...]]  # catalog answers to remember (pricing.memory rows)
 
 
+# What a worker needs besides its files: price overrides, remembered catalog answers
+# (pricing.memory rows), and the agent folder -> (account, auth mode) attribution.
+Setup = tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]]
+
 _worker_pricer: Pricer | None = None
 _learned_sent = 0
 _accounts: dict[str, tuple[str, str]] = {}  # agent folder -> (account, auth mode)
@@ -67,17 +71,27 @@ def init_worker(
 
 
 def serve(
+    jobs: Connection,
     connection: Connection,
-    tasks: list[Task],
     counter: Synchronized[int],
-    setup: tuple[list[PriceOverride], list[tuple[Any, ...]], dict[str, tuple[str, str]]],
+    load_catalog: bool,
 ) -> None:
-    """A worker process: take the next task from the shared counter until none is left,
-    sending each outcome (or the exception that stopped it) to the ingest's writer."""
+    """A worker process (see `ingest_pool`): wait for the plan, then take the next task from
+    the shared counter until none is left, sending each outcome (or the exception that
+    stopped it) to the ingest's writer. `load_catalog`: load the price catalog while waiting.
+    """
     if hasattr(os, "nice"):
         os.nice(5)  # yield the CPU to the writer, which is the one that cannot be split
     try:
         with few_collections():  # already so when forked from the writer; not when spawned
+            if load_catalog:
+                from spendlane.pricing.catalog import load_catalog as load
+
+                load()
+            job: tuple[list[Task], Setup] | None = jobs.recv()
+            if job is None:
+                return
+            tasks, setup = job
             init_worker(*setup)
             while True:
                 with counter.get_lock():
@@ -86,9 +100,12 @@ def serve(
                 if index >= len(tasks):
                     break
                 connection.send(process(tasks[index]))
+    except EOFError:
+        pass  # the writer went away before sending work
     except BaseException as exc:  # the writer re-raises it
         connection.send(exc)
     finally:
+        jobs.close()
         connection.close()
 
 

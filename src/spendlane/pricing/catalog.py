@@ -48,6 +48,16 @@ class CatalogModel:
     time_of_day_prices: bool  # off-peak prices: rates can change within a UTC day
 
 
+def load_catalog() -> None:
+    """Load genai-prices and its data now (0.15 s), as the first lookup would; the ingest's
+    workers do it while the writer is still planning."""
+    from genai_prices import data_snapshot
+    from genai_prices.units import _get_registry
+
+    data_snapshot.get_snapshot()
+    _get_registry()
+
+
 class Catalog:
     """Lookups into genai-prices' data, cached; `None` means the model is unknown."""
 
