@@ -260,3 +260,20 @@ def test_adding_many_rows_at_once_sums_as_adding_each(before: list[Row], rows: l
         one_by_one.add(row)
     at_once.add_rows(rows)
     assert at_once.sums == one_by_one.sums
+
+
+def test_absent_values_are_stored_as_null(env: Env) -> None:
+    # None is bound through an adapter registered for speed (ledger/sqlite.py): it must still
+    # store NULL, not a value a report could add up.
+    write_jsonl(env.session_file(), [claude_assistant(when=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+                                                     session_id="s", message_id="m",
+                                                     request_id="r", output_tokens=5)])  # fmt: skip
+    with env.ledger() as ledger:
+        env.ingest(ledger)
+        row = ledger.connection.execute(
+            "SELECT reported_cost_nano IS NULL, speed IS NULL, typeof(reported_cost_nano) "
+            "FROM events"
+        ).fetchone()
+        held = sqlite3.connect(":memory:").execute("SELECT typeof(?)", (None,)).fetchone()
+    assert row == (1, 1, "null")
+    assert held == ("null",)
