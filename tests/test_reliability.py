@@ -926,6 +926,32 @@ def test_workers_start_only_for_bytes_not_yet_read(
     assert (first.new_events, again.new_events, total) == (6, 1, 7)
 
 
+def test_an_error_after_the_workers_started_leaves_no_worker_behind(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import spendlane.ingest as ingest_module
+    import spendlane.ingest_pool as pool
+
+    processes: list[Any] = []
+
+    class Kept(pool.Workers):
+        def __init__(self, n: int, *, load_catalog: bool) -> None:
+            super().__init__(n, load_catalog=load_catalog)
+            processes.extend(self._processes)
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the plan cannot be carried out")
+
+    monkeypatch.setattr(pool, "Workers", Kept)
+    monkeypatch.setattr(ingest_module, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "_execute", failing)
+    _three_files(env)
+    with env.ledger() as ledger, pytest.raises(RuntimeError, match="cannot be carried out"):
+        env.ingest(ledger, workers=2)
+    assert len(processes) == 2
+    assert [p.exitcode for p in processes] == [0, 0]  # told there is no work, they left
+
+
 def test_workers_told_there_is_no_work_leave_at_once() -> None:
     from spendlane.ingest_pool import Workers
 
