@@ -226,7 +226,7 @@ def _plan(
     """The files with something new, found without reading any: a stat each, compared with
     the (inode, size, mtime) the cursors recorded. Most runs find nothing new, so the full
     cursors (head hashes, parser state) are loaded only when some file changed. `planned` is
-    told the size of the changed files so far as planning goes on."""
+    told, as planning goes on, how many bytes the changed files so far hold to read."""
     # The columns of `ledger.cursors()` that `sources.reading.unchanged` compares, and where
     # reading resumes.
     stamps = {row[0]: row[1:] for row in ledger.connection.execute(
