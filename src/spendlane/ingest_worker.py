@@ -88,7 +88,10 @@ def serve(
                 from spendlane.pricing.catalog import load_catalog as load
 
                 load()
-            job: tuple[list[Task], Setup] | None = jobs.recv()
+            try:
+                job: tuple[list[Task], Setup] | None = jobs.recv()
+            except EOFError:
+                return  # the writer went away before sending work
             if job is None:
                 return
             tasks, setup = job
@@ -100,8 +103,6 @@ def serve(
                 if index >= len(tasks):
                     break
                 connection.send(process(tasks[index]))
-    except EOFError:
-        pass  # the writer went away before sending work
     except BaseException as exc:  # the writer re-raises it
         connection.send(exc)
     finally:
