@@ -43,20 +43,26 @@ REPO = BENCH.parent
 TOKENS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens")
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any]]:
-    """(wall seconds, peak RSS in MiB, parsed JSON stdout) of one run. The wall time is taken
-    around the child (/usr/bin/time's own is in hundredths, too coarse for a warm run)."""
+Run = tuple[float, int, dict[str, Any], float]
+
+
+def timed(command: list[str], env: dict[str, str]) -> Run:
+    """(wall seconds, peak RSS in MiB, parsed JSON stdout, CPU seconds of user and system) of
+    one run. The wall time is taken around the child (/usr/bin/time's own is in hundredths,
+    too coarse for a warm run). CPU time says what a run costs whatever else the host runs:
+    on a shared machine wall times swing more."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         started = time.perf_counter()
         done = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *command],
+            ["/usr/bin/time", "-f", "%e %M %U %S", "-o", report.name, *command],
             capture_output=True, text=True, env=env, check=False,
         )  # fmt: skip
         wall = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-        rss_kib = report.read().split()[-1]
-    return round(wall, 3), int(rss_kib) // 1024, json.loads(done.stdout)
+        *_, rss_kib, user, system = report.read().split()
+    cpu = round(float(user) + float(system), 2)
+    return round(wall, 3), int(rss_kib) // 1024, json.loads(done.stdout), cpu
 
 
 def interpreter_venv(python: str) -> Path:
@@ -128,8 +134,8 @@ def main() -> None:
     ccusage = ns.ccusage or shutil.which("ccusage")
     local = REPO / ".cache/ccusage/node_modules/.bin/ccusage"
     ccusage = ccusage or (str(local) if local.exists() else None)
-    colds: list[tuple[float, int, dict[str, Any]]] = []
-    theirs: list[tuple[float, int, dict[str, Any]]] = []
+    colds: list[Run] = []
+    theirs: list[Run] = []
     try:
         for _ in range(ns.cold_runs):
             shutil.rmtree(scratch / "spendlane", ignore_errors=True)  # an empty ledger
@@ -137,8 +143,12 @@ def main() -> None:
             if ccusage:
                 theirs.append(timed([ccusage, "daily", "--json", "--offline"], env))
         cold = _median_run(colds)
-        results["spendlane_cold"] = {"seconds": cold[0], "peak_mib": cold[1],
-                                     "runs": sorted(c[0] for c in colds)}  # fmt: skip
+        results["spendlane_cold"] = {
+            "seconds": cold[0],
+            "peak_mib": cold[1],
+            "runs": sorted(c[0] for c in colds),
+            "cpu_seconds": statistics.median(c[3] for c in colds),
+        }
         warm = [timed(spendlane, env) for _ in range(ns.warm_runs)]
         seconds = [w[0] for w in warm]
         results["spendlane_warm"] = {"median_seconds": statistics.median(seconds),
@@ -152,6 +162,7 @@ def main() -> None:
                 "seconds": median[0],
                 "peak_mib": median[1],
                 "runs": sorted(t[0] for t in theirs),
+                "cpu_seconds": statistics.median(t[3] for t in theirs),
                 "totals": {k: median[2]["totals"][k] for k in TOKENS},
             }
             results["tokens_equal"] = results["ccusage"]["totals"] == results["spendlane_totals"]
@@ -174,14 +185,15 @@ def main() -> None:
               f"| {c['peak_mib']} MiB |")  # fmt: skip
         print(f"\nCold runs: spendlane {results['spendlane_cold']['runs']}, "
               f"ccusage {c['runs']}")  # fmt: skip
+        print(f"CPU (user + system), medians: spendlane "
+              f"{results['spendlane_cold']['cpu_seconds']:.2f} s, ccusage "
+              f"{c['cpu_seconds']:.2f} s")  # fmt: skip
         print(f"\nToken totals equal: {results['tokens_equal']}")
     else:
         print("\nccusage not found (set --ccusage or CCUSAGE, or run `make ccusage`)")
 
 
-def _median_run(
-    runs: list[tuple[float, int, dict[str, Any]]],
-) -> tuple[float, int, dict[str, Any]]:
+def _median_run(runs: list[Run]) -> Run:
     """The run with the median wall time (the lower middle one of an even number)."""
     return sorted(runs, key=lambda r: r[0])[(len(runs) - 1) // 2]
 
