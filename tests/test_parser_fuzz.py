@@ -35,7 +35,7 @@ from spendlane.events import MAX_COST_NANO, MAX_TOKENS, best_copies
 from spendlane.ledger.sqlite import FileCursor
 from spendlane.money import usd_to_nano
 from spendlane.sources import claude_code, codex
-from spendlane.sources.parsed import Parsed, iso_to_ms
+from spendlane.sources.parsed import Parsed, _slow_iso_to_ms, iso_to_ms
 from spendlane.sources.reading import Chunk, read_new
 
 SETTINGS = settings(
@@ -260,6 +260,24 @@ wrong = st.one_of(
     timestamps,
 )
 DELETE = object()
+
+
+@SETTINGS
+@given(
+    moments.map(lambda d: iso(d.replace(tzinfo=dt.UTC))),
+    st.integers(14, 22),
+    st.characters(codec="ascii"),
+)
+def test_the_agents_timestamp_form_reads_as_fromisoformat_reads_it(
+    stamp: str, place: int, char: str
+) -> None:
+    # The fast path for "2026-11-20T10:00:01.123Z" (minutes, seconds and milliseconds looked
+    # up, not parsed) must give what the general path gives, for the form and its near misses.
+    near = stamp[:place] + char + stamp[place + 1 :]
+    for value in (stamp, near):
+        assert iso_to_ms(value) == _slow_iso_to_ms(value)
+
+
 leaves = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=10),
