@@ -5,9 +5,10 @@ wrong type, torn lines, pretty-printed objects, all mixed with valid lines. The 
 never raise, must still produce every valid line's event, and must count as malformed exactly
 the bad lines an independent oracle (below) says are malformed.
 
-The counting rule the oracle encodes (see `claude_code._prefilter`, `codex._prefilter` and
-`jsonl.RecordReader`): a line that does not contain the prefilter's bytes (Claude: `"assistant"`,
-or a prompt naming a skill; Codex: `token_count`, `"turn_context"` or `"session_meta"`) is
+The counting rule the oracle encodes (see `claude_code._lines_wanted`, `codex._prefilter` and
+`jsonl.RecordReader` with its `take`): a line that does not contain the bytes the reader looks
+for (Claude: `"assistant"`, or a prompt naming a skill; Codex: `token_count`, `"turn_context"`
+or `"session_meta"`) is
 skipped undecoded and never counted. A line that does is malformed when it is not JSON, not
 an object, or has a field the parser reads with the wrong type (null is always allowed), or
 when it is an assistant message / token_count event with no usable timestamp.

@@ -162,19 +162,18 @@ def project_dir_of(path: str) -> str | None:
 
 
 def _lines_wanted(state: _State, main_thread: bool) -> Prefilter:
-    """Which lines to decode, given what the parse holds open (`state`, read as it changes).
+    """Which lines besides assistant lines (those holding `"assistant"`, which carry usage
+    and are always decoded) to decode, given what the parse holds open (`state`, read as it
+    changes).
 
-    Assistant lines carry usage. A user prompt matters only when it can change the skill in
-    force: it ends the turn of one, or names one (a slash command). A tool result matters only
-    in a main-thread file with a Task waiting for it, and only when it names an agent. Every
-    other line is skipped undecoded, so most prompts and every tool result cost a search, not
-    a decode.
+    A user prompt matters only when it can change the skill in force: it ends the turn of
+    one, or names one (a slash command). A tool result matters only in a main-thread file with
+    a Task waiting for it, and only when it names an agent. Every other line is skipped
+    undecoded, so most prompts and every tool result cost a search, not a decode.
     """
 
     def wanted(data: bytes, start: int, end: int) -> bool:
         find = data.find
-        if find(b'"assistant"', start, end) >= 0:
-            return True
         if find(b'"user"', start, end) < 0:
             return False
         if find(b'"tool_result"', start, end) >= 0:
@@ -233,7 +232,8 @@ def parse(chunk: Chunk, path: str) -> Parsed:
             agent_types.append(meta)
     project_dir = project_dir_of(path)
     state = _load_state(chunk.cursor.state)
-    reader = RecordReader(_Line, _lines_wanted(state, main_thread=file_agent is None), _LooseLine)
+    wanted = _lines_wanted(state, main_thread=file_agent is None)
+    reader = RecordReader(_Line, wanted, _LooseLine, take=b'"assistant"')
     best: dict[str, _Copy] = {}  # key -> the best copy so far; events are made of these only
     duplicates = 0
     data = chunk.data

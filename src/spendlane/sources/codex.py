@@ -127,12 +127,9 @@ def _session_from_name(path: str) -> str:
 
 
 def _prefilter(data: bytes, start: int, end: int) -> bool:
+    """Besides token counts (taken by the reader): the lines that set the model or session."""
     find = data.find
-    return (
-        find(b"token_count", start, end) >= 0
-        or find(b'"turn_context"', start, end) >= 0
-        or find(b'"session_meta"', start, end) >= 0
-    )
+    return find(b'"turn_context"', start, end) >= 0 or find(b'"session_meta"', start, end) >= 0
 
 
 def parse(chunk: Chunk, path: str) -> Parsed:
@@ -142,7 +139,7 @@ def parse(chunk: Chunk, path: str) -> Parsed:
         if chunk.cursor.state and not chunk.reset
         else _State()
     )
-    reader: RecordReader[_Envelope] = RecordReader(_Envelope, _prefilter)
+    reader: RecordReader[_Envelope] = RecordReader(_Envelope, _prefilter, take=b"token_count")
     events: list[UsageEvent] = []
     readings: list[RateLimitReading] = []
     for envelope, _, _ in reader.records(chunk):
