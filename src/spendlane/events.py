@@ -101,14 +101,16 @@ MAX_TS_MS = 253_370_678_400_000  # 9998-12-31T00:00:00Z
 def implausible(event: UsageEvent) -> str | None:
     """Why `event` cannot be a real call (the field at fault), or None when it can be."""
     e = event  # the common case in one expression: this runs for every call ingested
+    m = MAX_TOKENS  # (chained comparisons: min() and max() calls cost more than they read)
     if (
         0 <= e.ts_ms < MAX_TS_MS
-        and min(e.input_tokens, e.output_tokens, e.cache_write_5m_tokens,
-                e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
-                e.web_search_requests) >= 0
-        and max(e.input_tokens, e.output_tokens, e.cache_write_5m_tokens,
-                e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
-                e.web_search_requests) <= MAX_TOKENS
+        and 0 <= e.input_tokens <= m
+        and 0 <= e.output_tokens <= m
+        and 0 <= e.cache_write_5m_tokens <= m
+        and 0 <= e.cache_write_1h_tokens <= m
+        and 0 <= e.cache_read_tokens <= m
+        and 0 <= e.reasoning_tokens <= m
+        and 0 <= e.web_search_requests <= m
         and (e.cost_nano is None or -MAX_COST_NANO <= e.cost_nano <= MAX_COST_NANO)
         and (e.reported_cost_nano is None
              or -MAX_COST_NANO <= e.reported_cost_nano <= MAX_COST_NANO)

@@ -79,13 +79,14 @@ class RateCard:
             + event.cache_write_1h_tokens
         )
         c = self.bands[bisect_left(self.thresholds, total_input)]
+        reasoning, output = event.reasoning_tokens, event.output_tokens
         scaled = (
             c[0] * event.input_tokens
             + c[1] * event.cache_read_tokens
             + c[2] * event.cache_write_5m_tokens
             + c[3] * event.cache_write_1h_tokens
-            + c[4] * event.output_tokens
-            + c[5] * min(event.reasoning_tokens, event.output_tokens)
+            + c[4] * output
+            + c[5] * (reasoning if reasoning < output else output)
             + c[6] * event.web_search_requests
             + c[7]
         )

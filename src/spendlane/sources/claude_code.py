@@ -313,7 +313,9 @@ def _copy(line: _Line, usage: _Usage, ts_ms: int, skill: str | None) -> _Copy | 
     counted as malformed and never outranks a real one."""
     creation = usage.cache_creation_input_tokens or 0
     detail = usage.cache_creation
-    one_hour = 0 if detail is None else min(detail.ephemeral_1h_input_tokens or 0, creation)
+    one_hour = 0 if detail is None else (detail.ephemeral_1h_input_tokens or 0)
+    if one_hour > creation:
+        one_hour = creation
     tool = usage.server_tool_use
     counts = (
         usage.input_tokens or 0,
