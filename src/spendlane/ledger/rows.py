@@ -156,17 +156,24 @@ def prepare(best: dict[int, UsageEvent], duplicates: int = 0) -> Prepared:
     contexts: list[Row] = []
     rows: list[Row] = []
     rollup = Rollup()
+    last_values: tuple[Any, ...] = ()
+    last_id = 0
     for ident, e in best.items():
         values = (
             e.session_id, e.project, e.project_dir, e.agent_id, e.git_branch, e.version,
             e.machine, e.agent, e.task_id, e.task_type, e.skill, e.account, e.lane, e.auth_mode,
         )  # fmt: skip
-        context_id = context_ids.get(values)
-        if context_id is None:
-            context_id = context_ids[values] = key_id(
-                "\x1f".join("" if v is None else v for v in values)
-            )
-            contexts.append((context_id, *values))
+        if values == last_values:  # most calls share the previous call's context
+            context_id = last_id
+        else:
+            known = context_ids.get(values)
+            if known is None:
+                known = context_ids[values] = key_id(
+                    "\x1f".join("" if v is None else v for v in values)
+                )
+                contexts.append((known, *values))
+            context_id = last_id = known
+            last_values = values
         flags = (FLAG_SIDECHAIN if e.is_sidechain else 0) | (
             FLAG_ESTIMATED if e.model_estimated else 0
         )
