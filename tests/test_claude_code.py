@@ -258,3 +258,38 @@ def test_main_thread_copy_wins_even_when_smaller(env: Env) -> None:
     with env.ledger() as ledger:
         env.ingest(ledger)
     assert rows(env, "SELECT output_tokens, is_sidechain FROM event_rows") == [(8, 0)]
+
+
+def test_every_field_of_a_parsed_call() -> None:
+    # The parser builds events by position (fast): every field must land where it belongs.
+    from spendlane.events import CostBasis, UsageEvent
+    from spendlane.ledger.sqlite import FileCursor
+    from spendlane.sources.reading import Chunk
+
+    skill_use = claude_assistant(when=T0, session_id="s", message_id="m0", request_id="r0")
+    skill_use["message"]["content"] = [
+        {"type": "tool_use", "id": "t0", "name": "Skill", "input": {"skill": "pdf"}}
+    ]
+    line = claude_assistant(
+        when=T0 + dt.timedelta(seconds=1), session_id="sess", message_id="m1", request_id="r1",
+        model="claude-opus-4-1-20250805", input_tokens=11, output_tokens=22, cache_5m=33,
+        cache_1h=44, cache_read=55, cwd="/w/app", sidechain=True, agent_id="ag1",
+        extra={"costUSD": 0.5, "gitBranch": "feature", "version": "2.1.0"},
+    )  # fmt: skip
+    line["message"]["usage"]["server_tool_use"] = {"web_search_requests": 3}
+    line["message"]["usage"]["speed"] = "fast"
+    data = (json.dumps(skill_use) + "\n" + json.dumps(line) + "\n").encode()
+    path = "/h/.claude/projects/-w-app/agent-ag1.jsonl"
+    cursor = FileCursor(path, "claude_code", 0, len(data), 0, len(data), 0, "")
+    events = claude_code.parse(Chunk(data, 0, len(data), True, cursor), path).events
+    assert events[1] == UsageEvent(
+        key="cc:m1:r1", ts_ms=int((T0.timestamp() + 1) * 1000), source="claude_code",
+        provider="anthropic", model="claude-opus-4-1-20250805", input_tokens=11,
+        output_tokens=22, cache_write_5m_tokens=33, cache_write_1h_tokens=44,
+        cache_read_tokens=55, reasoning_tokens=0, web_search_requests=3, speed="fast",
+        model_estimated=False, reported_cost_nano=500_000_000, cost_nano=None,
+        cost_basis=CostBasis.UNPRICED, session_id="sess", project="/w/app",
+        project_dir="-w-app", agent_id="ag1", is_sidechain=True, git_branch="feature",
+        version="2.1.0", machine=None, agent=None, task_id=None, task_type=None, skill="pdf",
+        account=None, lane=None, auth_mode=None,
+    )  # fmt: skip

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import msgspec
 
-from spendlane.events import MAX_COST_NANO, MAX_TOKENS, AgentType, LimitNotice, UsageEvent
+from spendlane.events import (
+    MAX_COST_NANO,
+    MAX_TOKENS,
+    AgentType,
+    CostBasis,
+    LimitNotice,
+    UsageEvent,
+)
 from spendlane.money import usd_to_nano
 from spendlane.sources.jsonl import Prefilter, RecordReader, without_lone_surrogates
 from spendlane.sources.locations import CLAUDE_CODE as SOURCE
@@ -341,29 +348,23 @@ def _event(key: str, copy: _Copy, project_dir: str | None, file_agent: str | Non
     message = line.message
     assert message is not None and message.model is not None and message.usage is not None
     model = message.model
+    input_tokens, output_tokens, write_5m, write_1h, cache_read, web_searches = counts
+    # By position, in UsageEvent's field order (keywords cost more than the rest of this
+    # function; test_claude_code checks every field).
     return UsageEvent(
-        key=key,
-        ts_ms=ts_ms,
-        source=SOURCE,
-        provider="anthropic" if model.startswith("claude") else "unknown",
-        model=model,
-        input_tokens=counts[0],
-        output_tokens=counts[1],
-        cache_write_5m_tokens=counts[2],
-        cache_write_1h_tokens=counts[3],
-        cache_read_tokens=counts[4],
-        web_search_requests=counts[5],
-        speed=message.usage.speed,
-        reported_cost_nano=reported,
-        session_id=line.sessionId,
-        project=line.cwd or project_dir,
-        project_dir=project_dir,
-        agent_id=line.agentId or file_agent,
-        is_sidechain=bool(line.isSidechain),
-        git_branch=line.gitBranch,
-        version=line.version,
-        skill=skill,
-    )
+        key, ts_ms, SOURCE, "anthropic" if model.startswith("claude") else "unknown", model,
+        input_tokens, output_tokens, write_5m, write_1h, cache_read,
+        0,  # reasoning_tokens: Claude Code does not report them apart
+        web_searches, message.usage.speed,
+        False,  # model_estimated
+        reported,
+        None,  # cost_nano: priced later
+        CostBasis.UNPRICED,  # cost_basis, until priced
+        line.sessionId, line.cwd or project_dir, project_dir, line.agentId or file_agent,
+        bool(line.isSidechain), line.gitBranch, line.version,
+        None, None, None, None,  # machine, agent, task_id, task_type: not in transcripts
+        skill,
+    )  # fmt: skip
 
 
 def _read_tool_uses(raw: bytes, state: _State) -> None:
