@@ -147,7 +147,11 @@ class Rollup:
 
     def entries(self) -> list[list[Any]]:
         """`[*key, *sums, first_ms, last_ms]` for every cell that changed."""
-        return [[*key, *sums] for key, sums in self.sums.items() if any(sums[:_NSUMS])]
+        return [
+            [*key, *sums]
+            for key, sums in self.sums.items()
+            if sums[0] or any(sums[1:_NSUMS])  # (most cells hold calls: no need to look on)
+        ]
 
 
 def prepare(best: dict[int, UsageEvent], duplicates: int = 0) -> Prepared:

@@ -324,23 +324,23 @@ def _copy(line: _Line, usage: _Usage, ts_ms: int, skill: str | None) -> _Copy | 
     if one_hour > creation:
         one_hour = creation
     tool = usage.server_tool_use
-    counts = (
-        usage.input_tokens or 0,
-        usage.output_tokens or 0,
-        creation - one_hour,
-        one_hour,
-        usage.cache_read_input_tokens or 0,
-        0 if tool is None else (tool.web_search_requests or 0),
-    )
-    for count in counts:
-        if not 0 <= count <= MAX_TOKENS:
-            return None
+    fresh = usage.input_tokens or 0
+    output = usage.output_tokens or 0
+    read = usage.cache_read_input_tokens or 0
+    searches = 0 if tool is None else (tool.web_search_requests or 0)
+    m = MAX_TOKENS  # chained comparisons: a loop or min()/max() cost more than they read
+    if not (
+        0 <= fresh <= m and 0 <= output <= m and 0 <= creation - one_hour <= m
+        and 0 <= one_hour <= m and 0 <= read <= m and 0 <= searches <= m
+    ):  # fmt: skip
+        return None
     cost = line.costUSD
     reported = None if cost is None else usd_to_nano(cost)
     if reported is not None and not -MAX_COST_NANO <= reported <= MAX_COST_NANO:
         return None
-    total = counts[0] + counts[1] + creation + counts[4]  # the two cache writes make `creation`
-    return (not line.isSidechain, total, counts, reported, line, ts_ms, skill)
+    counts = (fresh, output, creation - one_hour, one_hour, read, searches)
+    return (not line.isSidechain, fresh + output + creation + read, counts, reported, line,
+            ts_ms, skill)  # fmt: skip
 
 
 def _event(key: str, copy: _Copy, project_dir: str | None, file_agent: str | None) -> UsageEvent:
