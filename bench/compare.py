@@ -143,12 +143,7 @@ def main() -> None:
             if ccusage:
                 theirs.append(timed([ccusage, "daily", "--json", "--offline"], env))
         cold = _median_run(colds)
-        results["spendlane_cold"] = {
-            "seconds": cold[0],
-            "peak_mib": cold[1],
-            "runs": sorted(c[0] for c in colds),
-            "cpu_seconds": statistics.median(c[3] for c in colds),
-        }
+        results["spendlane_cold"] = _summary(colds)
         warm = [timed(spendlane, env) for _ in range(ns.warm_runs)]
         seconds = [w[0] for w in warm]
         results["spendlane_warm"] = {"median_seconds": statistics.median(seconds),
@@ -159,10 +154,7 @@ def main() -> None:
         if theirs:
             median = _median_run(theirs)
             results["ccusage"] = {
-                "seconds": median[0],
-                "peak_mib": median[1],
-                "runs": sorted(t[0] for t in theirs),
-                "cpu_seconds": statistics.median(t[3] for t in theirs),
+                **_summary(theirs),
                 "totals": {k: median[2]["totals"][k] for k in TOKENS},
             }
             results["tokens_equal"] = results["ccusage"]["totals"] == results["spendlane_totals"]
@@ -191,6 +183,13 @@ def main() -> None:
         print(f"\nToken totals equal: {results['tokens_equal']}")
     else:
         print("\nccusage not found (set --ccusage or CCUSAGE, or run `make ccusage`)")
+
+
+def _summary(runs: list[Run]) -> dict[str, Any]:
+    """The median run's wall time and peak memory, every wall time, the median CPU time."""
+    median = _median_run(runs)
+    return {"seconds": median[0], "peak_mib": median[1], "runs": sorted(r[0] for r in runs),
+            "cpu_seconds": statistics.median(r[3] for r in runs)}  # fmt: skip
 
 
 def _median_run(runs: list[Run]) -> Run:

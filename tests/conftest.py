@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
+from spendlane.demo import claude_assistant
 from spendlane.ingest import IngestReport, ingest
 from spendlane.ledger import SqliteLedger
 from spendlane.sources.locations import CLAUDE_CODE, CODEX
@@ -62,3 +68,19 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
 # A plan-window reading as the statusline or Codex leaves it (the agent folder left unknown).
 READING = ("INSERT INTO quota_readings (source, ts_ms, window, used_percent, window_minutes, "
            "resets_at_ms, session_id) VALUES ")  # fmt: skip
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m spendlane ARGS` in a child process, as a user runs it (in the test's home);
+    `columns` sets the terminal width tables are drawn for."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else os.environ.copy()
+    return subprocess.run([sys.executable, "-m", "spendlane", *args], input=stdin,
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+
+
+def assistant(when: dt.datetime, message_id: str, output: int) -> dict[str, Any]:
+    """A Claude Code call of session "s" with 100 input tokens and `output` output tokens."""
+    return claude_assistant(when=when, session_id="s", message_id=message_id, request_id="r",
+                            output_tokens=output, input_tokens=100)  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import Env
+from tests.conftest import Env, run_cli
 
 from spendlane.alerts.deliver import (
     STALE_CLAIM_MS,
@@ -531,9 +530,7 @@ def test_runaway_threshold_is_strict_and_off_by_default(ledger: SqliteLedger) ->
 
 
 def run(*args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "COLUMNS": str(columns)}
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], capture_output=True,
-                          text=True, env=environ, timeout=120)  # fmt: skip
+    return run_cli(*args, columns=columns)
 
 
 def _config(env: Env, *urls: str) -> Path:

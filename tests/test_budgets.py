@@ -17,7 +17,7 @@ import pytest
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import Env
+from tests.conftest import Env, run_cli
 
 from spendlane.ledger import SqliteLedger
 from spendlane.policy.config import Budget, Levels, Scope, load_config
@@ -313,8 +313,7 @@ def test_status_json_lists_levels_blocked_providers_and_lanes(tmp_path: Path) ->
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)  # fmt: skip
+    return run_cli(*args, columns=200)
 
 
 def test_check_exit_codes_json_and_status_file(env: Env) -> None:

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from click.testing import CliRunner
-from tests.conftest import Env
+from tests.conftest import Env, assistant
+from tests.conftest import run_cli as run
 
 from spendlane.cli import main
-from spendlane.demo import claude_assistant, write_jsonl
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], capture_output=True,
-                          text=True, env=os.environ.copy(), timeout=120)  # fmt: skip
-
-
-def assistant(when: dt.datetime, message_id: str, output: int) -> dict[str, object]:
-    return claude_assistant(when=when, session_id="s", message_id=message_id, request_id="r",
-                            output_tokens=output, input_tokens=100)  # fmt: skip
+from spendlane.demo import write_jsonl
 
 
 def test_no_logs_says_where_it_looked_and_suggests_demo(env: Env) -> None:

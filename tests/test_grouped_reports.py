@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -15,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import Env
+from tests.conftest import Env, run_cli
 
 from spendlane.ledger import SqliteLedger
 from spendlane.recording import record_many
@@ -113,8 +111,7 @@ def test_sessions_grouped_by_agent(tmp_path: Path) -> None:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)  # fmt: skip
+    return run_cli(*args, columns=200)
 
 
 def test_cli_by_in_json_and_table(env: Env) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import Env
+from tests.conftest import Env, run_cli
 
 from spendlane.lanes.command import build_command, guardrails
 from spendlane.lanes.config import DEFAULT_LANES, Lane, expand_env, shown_env
@@ -153,8 +151,7 @@ def test_bad_lanes_name_file_line_and_field(tmp_path: Path, text: str, where: st
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)  # fmt: skip
+    return run_cli(*args, columns=200)
 
 
 def test_dry_run_and_lanes_commands(env: Env) -> None:

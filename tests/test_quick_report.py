@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import time_machine
 from click.testing import CliRunner
-from tests.conftest import Env
+from tests.conftest import Env, assistant
+from tests.conftest import run_cli as run
 
 from spendlane.cli import main
 from spendlane.cli.quick_report import parse, quick_report
@@ -22,16 +23,6 @@ from spendlane.demo import claude_assistant, write_demo_logs, write_jsonl
 from spendlane.recording import record_many
 
 NOW = dt.datetime(2026, 11, 3, 10, 30, tzinfo=dt.UTC)  # the demo's week spans two months
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], capture_output=True,
-                          text=True, env=os.environ.copy(), timeout=120)  # fmt: skip
-
-
-def assistant(when: dt.datetime, message_id: str, output: int) -> dict[str, object]:
-    return claude_assistant(when=when, session_id="s", message_id=message_id, request_id="r",
-                            output_tokens=output, input_tokens=100)  # fmt: skip
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import Env
+from tests.conftest import run_cli as run
 
 import spendlane
 from spendlane.recording import RecordError, to_event
@@ -69,12 +70,6 @@ def test_bad_fields_are_named(fields: dict[str, object], field: str) -> None:
         to_event(fields)
     assert caught.value.field == field
     assert f"field '{field}'" in str(caught.value)
-
-
-def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "spendlane", *args], input=stdin,
-                          capture_output=True, text=True, env=os.environ.copy(),
-                          timeout=120)  # fmt: skip
 
 
 def test_cli_flags_and_stdin_lines(env: Env) -> None:

@@ -231,7 +231,7 @@ def _plan(
     # reading resumes.
     stamps = {row[0]: row[1:] for row in ledger.connection.execute(
         "SELECT path, inode, size, mtime_ns, offset FROM files")}  # fmt: skip
-    changed: list[tuple[str, str, int]] = []  # (source, path, size)
+    changed: list[tuple[str, str, int]] = []  # (source, path, bytes to read)
     changed_bytes = 0
     seen: set[tuple[int, int]] = set()
     for name in sources:
@@ -245,19 +245,16 @@ def _plan(
                 continue
             stamp = stamps.get(path)
             if stamp is None or stamp[:3] != (st.st_ino, st.st_size, st.st_mtime_ns):
-                changed.append((name, path, st.st_size))
                 # Bytes to read: from the cursor on, or all of a new or replaced file.
                 resume = stamp[3] if stamp and stamp[0] == st.st_ino else 0
-                changed_bytes += st.st_size - resume if st.st_size >= resume else st.st_size
+                pending = st.st_size - resume if st.st_size >= resume else st.st_size
+                changed.append((name, path, pending))
+                changed_bytes += pending
                 planned(changed_bytes)
     if not changed:
         return []
     cursors = ledger.cursors()
-    tasks: list[Task] = []
-    for name, path, size in changed:
-        cursor = cursors.get(path)
-        tasks.append(Task(name, path, cursor, max(size - (cursor.offset if cursor else 0), 0)))
-    return tasks
+    return [Task(name, path, cursors.get(path), pending) for name, path, pending in changed]
 
 
 def _stat_once(path: str, seen: set[tuple[int, int]], stats: SourceStats) -> os.stat_result | None:
