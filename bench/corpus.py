@@ -7,7 +7,8 @@ assistant, summary, system and file-history lines of realistic lengths, streamed
 copies of one response (earlier copies with fewer output tokens), Task-result usage decoys,
 subagent files, resumed sessions that start with copies of another session's lines, the odd
 <synthetic> usage-limit line and non-Anthropic model; Codex rollouts with session_meta,
-turn_context, response items and token_count events repeated 1-3 times. Deterministic for a
+turn_context, response items and token_count events repeated 1-3 times. Each file's
+modification time is its last line's, as the agents' appends leave it. Deterministic for a
 seed. Writes OUT_DIR/manifest.json with the expected deduplicated token totals.
 """
 
@@ -86,6 +87,12 @@ def dumps(value: Any) -> str:
 
 def iso(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def write_log(path: Path, lines: list[str], last: dt.datetime) -> None:
+    """Write a log with the modification time an agent's appends leave: its last line's."""
+    path.write_text("".join(lines))
+    os.utime(path, (last.timestamp(), last.timestamp()))
 
 
 def text(rng: random.Random, words: int) -> str:
@@ -238,7 +245,7 @@ def claude_session(
         )
         truth.claude_call(mid, (900, 120, 0, 0))
     path = folder / f"{session}.jsonl"
-    path.write_text("".join(lines))
+    write_log(path, lines, when)
     size = path.stat().st_size
     if rng.random() < 0.15:  # a subagent
         agent = f"{rng.getrandbits(32):08x}"
@@ -258,7 +265,7 @@ def claude_session(
                                       "cache_creation_input_tokens": usage[2],
                                       "cache_read_input_tokens": usage[3]}}}))  # fmt: skip
             truth.claude_call(f"{mid}:{rid}", usage)
-        sub.write_text("".join(sub_lines))
+        write_log(sub, sub_lines, when)
         size += sub.stat().st_size
     return size, lines[: rng.randint(5, 40)]
 
@@ -342,7 +349,7 @@ def codex_rollout(rng: random.Random, root: Path, target_bytes: int, truth: Trut
                                               "resets_at": resets + 400000}}}))  # fmt: skip
         lines.extend(chunk)
         written += sum(len(x) for x in chunk)
-    path.write_text("".join(lines))
+    write_log(path, lines, when)
     return path.stat().st_size
 
 

@@ -162,16 +162,31 @@ def test_two_ingests_at_once_count_everything_once(
     assert totals(tmp_path) == clean_totals
 
 
-@given(st.lists(st.integers(0, 10**9), max_size=60))
-def test_workers_take_files_largest_and_smallest_in_turn(sizes: list[int]) -> None:
-    from spendlane.ingest import Task, _interleaved
+@given(st.lists(st.integers(0, 5), max_size=60))  # few times: many files written together
+def test_workers_take_files_oldest_first(mtimes: list[int]) -> None:
+    from spendlane.ingest import Task, _in_time_order
 
-    tasks = [Task("claude_code", f"f{i}", None, size) for i, size in enumerate(sizes)]
-    order = _interleaved(tasks)
+    tasks = [Task("claude_code", f"f{i:02}", None, 100, t) for i, t in enumerate(mtimes)]
+    order = _in_time_order(tasks)
     assert sorted(t.path for t in order) == sorted(t.path for t in tasks)  # each file once
-    descending = sorted(sizes, reverse=True)
-    half = (len(sizes) + 1) // 2
-    # Even places hold the larger half from the largest down, odd places the smaller half
-    # from the smallest up: the small files are spread over the whole run.
-    assert [t.pending for t in order[0::2]] == descending[:half]
-    assert [t.pending for t in order[1::2]] == descending[half:][::-1]
+    assert [(t.mtime_ns, t.path) for t in order] == sorted((t.mtime_ns, t.path) for t in tasks)
+
+
+def test_a_large_ingest_plans_files_with_their_write_times(tmp_path: Path) -> None:
+    from spendlane.ingest import IngestReport, _plan
+    from spendlane.ledger import SqliteLedger
+
+    root = tmp_path / "claude"
+    folder = root / "projects" / "-p"
+    folder.mkdir(parents=True)
+    for name, when in (("new", 2_000_000_000), ("old", 1_000_000_000)):
+        path = folder / f"{name}.jsonl"
+        path.write_text("{}\n")
+        os.utime(path, (when, when))
+    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+        tasks = _plan(ledger, ["claude_code"], {"claude_code": [root]}, IngestReport({}),
+                      lambda _: None)  # fmt: skip
+    assert {Path(t.path).stem: t.mtime_ns for t in tasks} == {
+        "new": 2_000_000_000 * 10**9,
+        "old": 1_000_000_000 * 10**9,
+    }

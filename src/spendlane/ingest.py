@@ -104,6 +104,7 @@ class Task:
     path: str
     cursor: FileCursor | None
     pending: int  # bytes to read, for scheduling and progress
+    mtime_ns: int = 0  # when the file was last written, for the order of a large ingest
 
 
 @dataclass(slots=True)
@@ -231,7 +232,7 @@ def _plan(
     # reading resumes.
     stamps = {row[0]: row[1:] for row in ledger.connection.execute(
         "SELECT path, inode, size, mtime_ns, offset FROM files")}  # fmt: skip
-    changed: list[tuple[str, str, int]] = []  # (source, path, bytes to read)
+    changed: list[tuple[str, str, int, int]] = []  # (source, path, bytes to read, mtime)
     changed_bytes = 0
     seen: set[tuple[int, int]] = set()
     for name in sources:
@@ -248,13 +249,14 @@ def _plan(
                 # Bytes to read: from the cursor on, or all of a new or replaced file.
                 resume = stamp[3] if stamp and stamp[0] == st.st_ino else 0
                 pending = st.st_size - resume if st.st_size >= resume else st.st_size
-                changed.append((name, path, pending))
+                changed.append((name, path, pending, st.st_mtime_ns))
                 changed_bytes += pending
                 planned(changed_bytes)
     if not changed:
         return []
     cursors = ledger.cursors()
-    return [Task(name, path, cursors.get(path), pending) for name, path, pending in changed]
+    return [Task(name, path, cursors.get(path), pending, mtime)
+            for name, path, pending, mtime in changed]  # fmt: skip
 
 
 def _stat_once(path: str, seen: set[tuple[int, int]], stats: SourceStats) -> os.stat_result | None:
@@ -290,7 +292,7 @@ def _add_task(
     cursor = cursors.get(path)
     if not unchanged(cursor, st):
         pending = st.st_size - (cursor.offset if cursor else 0)
-        tasks.append(Task(source, path, cursor, max(pending, 0)))
+        tasks.append(Task(source, path, cursor, max(pending, 0), st.st_mtime_ns))
 
 
 class _Committer:
@@ -391,7 +393,7 @@ def _run(tasks: list[Task], setup: Setup, total: int, pool: _Pool) -> Iterable[O
     if len(tasks) >= 2:
         pool.planned(total)
         if pool.workers is not None and total >= POOL_MIN_BYTES:
-            yield from pool.workers.run(_interleaved(tasks), setup)
+            yield from pool.workers.run(_in_time_order(tasks), setup)
             return
     pool.close()
     from spendlane.ingest_worker import init_worker, process
@@ -401,20 +403,16 @@ def _run(tasks: list[Task], setup: Setup, total: int, pool: _Pool) -> Iterable[O
         yield process(task)
 
 
-def _interleaved(tasks: list[Task]) -> list[Task]:
-    """The largest file, the smallest, the next largest, the next smallest, …
+def _in_time_order(tasks: list[Task]) -> list[Task]:
+    """The files by when they were last written, oldest first (then by path).
 
-    Largest first alone keeps the workers finishing together, but leaves the thousands of
-    small files, each with its own bookkeeping for the writer, to the end: the writer fell a
-    third of a second behind while the workers sat done. Paired, the small files are spread
-    over the whole run, and the last files are middling ones, so the workers still finish
-    within milliseconds of each other.
+    Each commit writes out every page its rows touched, of the table and of each index and of
+    the rollup. Files written in the same weeks hold calls of the same weeks, whose rows land
+    on the same pages of the time index, the rollup and the plan-window readings; taken in
+    that order, a batch touches a slice of those pages instead of nearly all of them (on a
+    first import of 1 GB, 57,000 page writes instead of 88,000, and 5-10 % less time). Only the
+    id index, keyed by hashes, still takes each batch everywhere. Sessions of every size happen
+    every week, so small and large files stay mixed over the whole run and the workers finish
+    together.
     """
-    ordered = sorted(tasks, key=lambda t: -t.pending)
-    half = (len(ordered) + 1) // 2
-    paired: list[Task] = []
-    for large, small in zip(ordered[:half], reversed(ordered[half:]), strict=False):
-        paired += (large, small)
-    if len(ordered) % 2:
-        paired.append(ordered[half - 1])
-    return paired
+    return sorted(tasks, key=lambda t: (t.mtime_ns, t.path))
