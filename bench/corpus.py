@@ -7,9 +7,10 @@ assistant, summary, system and file-history lines of realistic lengths, streamed
 copies of one response (earlier copies with fewer output tokens), Task-result usage decoys,
 subagent files, resumed sessions that start with copies of another session's lines, the odd
 <synthetic> usage-limit line and non-Anthropic model; Codex rollouts with session_meta,
-turn_context, response items and token_count events repeated 1-3 times. Each file's
-modification time is its last line's, as the agents' appends leave it. Deterministic for a
-seed. Writes OUT_DIR/manifest.json with the expected deduplicated token totals.
+turn_context, response items and token_count events repeated 1-3 times (a repeat carries the
+same rate limits; plan-window usage climbs a point now and then and starts again at each
+window's fixed reset time). Each file's modification time is its last line's, as the agents'
+appends leave it. Deterministic for a seed. Writes OUT_DIR/manifest.json with the expected deduplicated token totals.
 """
 
 from __future__ import annotations
@@ -303,8 +304,20 @@ def codex_rollout(rng: random.Random, root: Path, target_bytes: int, truth: Trut
     ]
     total = [0, 0, 0, 0]
     written = sum(len(x) for x in lines)
+    # Plan windows as the account sees them: a fixed reset time, usage that climbs a point now
+    # and then, and a new window once the reset passes.
+    five_hours, week = dt.timedelta(hours=5), dt.timedelta(days=7)
+    primary_reset = when + dt.timedelta(minutes=rng.randint(1, 300))
+    weekly_reset = when + dt.timedelta(minutes=rng.randint(1, 10080))
+    primary, weekly = rng.randint(0, 60), rng.randint(0, 80)
     while written < target_bytes:
         when += dt.timedelta(seconds=rng.randint(5, 120))
+        if when >= primary_reset:
+            primary_reset, primary = primary_reset + five_hours, 0
+        if when >= weekly_reset:
+            weekly_reset, weekly = weekly_reset + week, 0
+        primary = min(100, primary + rng.choice((0, 0, 1, 1, 2)))
+        weekly = min(100, weekly + (rng.random() < 0.1))
         chunk = [
             env("event_msg", {"type": "user_message", "message": text(rng, 30)}),
             env(
@@ -337,16 +350,14 @@ def codex_rollout(rng: random.Random, root: Path, target_bytes: int, truth: Trut
                 "total_tokens": v[0] + v[2],
             }
 
-        resets = int(when.timestamp())
-        for _ in range(rng.randint(1, 3)):
+        limits = {"primary": {"used_percent": float(primary), "window_minutes": 300,
+                              "resets_at": int(primary_reset.timestamp())},
+                  "secondary": {"used_percent": float(weekly), "window_minutes": 10080,
+                                "resets_at": int(weekly_reset.timestamp())}}  # fmt: skip
+        for _ in range(rng.randint(1, 3)):  # repeats carry the same usage and limits
             chunk.append(env("event_msg", {"type": "token_count", "info": {
                 "total_token_usage": usage(total), "last_token_usage": usage(last),
-                "model_context_window": 272000},
-                "rate_limits": {"primary": {"used_percent": rng.random() * 100,
-                                            "window_minutes": 300, "resets_at": resets + 9000},
-                                "secondary": {"used_percent": rng.random() * 100,
-                                              "window_minutes": 10080,
-                                              "resets_at": resets + 400000}}}))  # fmt: skip
+                "model_context_window": 272000}, "rate_limits": limits}))  # fmt: skip
         lines.extend(chunk)
         written += sum(len(x) for x in chunk)
     write_log(path, lines, when)
