@@ -10,7 +10,8 @@ subagent files, resumed sessions that start with copies of another session's lin
 turn_context, response items and token_count events repeated 1-3 times (a repeat carries the
 same rate limits; plan-window usage climbs a point now and then and starts again at each
 window's fixed reset time). Each file's modification time is its last line's, as the agents'
-appends leave it. Deterministic for a seed. Writes OUT_DIR/manifest.json with the expected deduplicated token totals.
+appends leave it. Deterministic for a seed. Writes OUT_DIR/manifest.json with the expected
+deduplicated token totals.
 """
 
 from __future__ import annotations

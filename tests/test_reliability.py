@@ -24,6 +24,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -1062,3 +1063,78 @@ def test_a_commit_by_another_process_right_after_ours_is_noticed(tmp_path: Path)
     finally:
         ours.close()
         theirs.close()
+
+
+def test_rows_written_before_a_failure_are_rolled_back_with_their_cursors(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go into the open write transaction as files are parsed (`ingest.WRITE_EVENTS`); a
+    failure before the commit takes them back with their cursors, so that nothing is half
+    stored and the next run reads those files again and stores each call once."""
+    _three_files(env)
+    monkeypatch.setattr("spendlane.ingest.WRITE_EVENTS", 1)  # write each file as it comes
+    monkeypatch.setattr("spendlane.ingest.BATCH_EVENTS", 10**9)  # and commit only at the end
+    monkeypatch.setattr("spendlane.ingest.BATCH_SECONDS", 10**9)
+    reads: list[str] = []
+
+    def third_fails(path: str, *args: Any, **kwargs: Any) -> Chunk | None:
+        reads.append(path)
+        if len(reads) == 3:
+            raise ValueError(f"cannot read {path}")
+        return read_new(path, *args, **kwargs)
+
+    stored: list[int] = []
+    original = SqliteLedger.store_files
+
+    def counted(self: SqliteLedger, db: sqlite3.Connection, batch: Any) -> Any:
+        stored.append(len(batch))
+        return original(self, db, batch)
+
+    monkeypatch.setattr("spendlane.ingest_worker.read_new", third_fails)
+    monkeypatch.setattr(SqliteLedger, "store_files", counted)
+    with env.ledger() as ledger:
+        with pytest.raises(ValueError, match="cannot read"):
+            env.ingest(ledger)
+        assert stored == [1, 1]  # two files were in the open transaction when it failed
+        db = ledger.connection
+        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM rollup_15m").fetchone()[0] == 0
+        monkeypatch.undo()
+        again = env.ingest(ledger)
+        total = db.execute("SELECT COUNT(*), SUM(events) FROM rollup_15m").fetchone()[1]
+        events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    assert (again.new_events, events, total) == (6, 6, 6)
+
+
+def test_a_large_ingest_copies_the_log_back_beside_its_last_writes(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Near the end of a large ingest a passive checkpoint starts on a connection of its own
+    (once); closing the ledger waits for it, and the ledger is whole afterwards. A small
+    incremental ingest starts none."""
+    paths = _three_files(env)
+    started: list[threading.Thread | None] = []
+    original = SqliteLedger.checkpoint_in_background
+
+    def spied(self: SqliteLedger) -> None:
+        original(self)
+        started.append(self._checkpointer)
+
+    monkeypatch.setattr(SqliteLedger, "checkpoint_in_background", spied)
+    monkeypatch.setattr("spendlane.ingest.POOL_MIN_BYTES", 1)  # "large": three files
+    with env.ledger() as ledger:
+        env.ingest(ledger, workers=1)
+        threads = {id(t) for t in started}
+    assert started and len(threads) == 1  # asked at each file past 90 %, started once
+    assert started[0] is not None and not started[0].is_alive()  # close waited for it
+    with env.ledger() as ledger:
+        db = ledger.connection
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 6
+        monkeypatch.setattr("spendlane.ingest.POOL_MIN_BYTES", 10**9)
+        started.clear()
+        with paths[0].open("ab") as f:
+            f.write(cc(77) + b"\n")
+        assert env.ingest(ledger).new_events == 1
+    assert started == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,22 +20,30 @@ from spendlane.ledger.sqlite import FileBatch
 from spendlane.sources import LOG_SOURCES
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from spendlane.ingest_pool import Workers
     from spendlane.ingest_worker import FileResult, Setup
     from spendlane.pricing.overrides import PriceOverride
 
 POOL_MIN_BYTES = 32 * 1024 * 1024
 # A write transaction covers a few files: short enough that other writers wait only briefly
-# (a batch is gathered first, then written in well under a second), long enough that thousands
-# of small files do not cost thousands of commits. Batches grow with what this run has
-# written, up to twice the first size: each commit writes out every index page its batch
+# (it is open for a second at most while rows go in as files are parsed), long enough that
+# thousands of small files do not cost thousands of commits. Batches grow with what this run
+# has written, up to twice the first size: each commit writes out every index page its batch
 # touched, and ids are hashes, so once the id index is large a batch touches most of it (on a
 # first import of 317,000 calls, a quarter fewer page writes), while the first commits of a
 # run still come soon.
 BATCH_EVENTS = 20_000
 BATCH_EVENTS_MAX = 40_000
-BATCH_FILES = 400
 BATCH_SECONDS = 1.0  # and at least this often, so a long first run keeps what it has read
+# Rows go into the open transaction in groups this size (events or files), so that little is
+# left to write when the last file is parsed.
+WRITE_EVENTS = 5_000
+WRITE_FILES = 100
+# When this share of a large ingest is parsed, the log starts being copied back into the
+# database file beside the last writes (see `SqliteLedger.checkpoint_in_background`).
+CHECKPOINT_AT = 0.9
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -209,10 +218,9 @@ def _execute(
     setup = (overrides or [], remembered, dict(accounts))
     from spendlane.ingest_worker import few_collections
 
-    with few_collections():
+    with few_collections(), committer:
         for outcome in _run(tasks, setup, committer.total, pool):
             committer.add(outcome)
-        committer.flush()
     if committer.learned_prices:
         ledger.remember_prices(list(committer.learned_prices.values()))
 
@@ -296,7 +304,15 @@ def _add_task(
 
 
 class _Committer:
-    """Groups parsed files into short write transactions and keeps the tally."""
+    """Writes parsed files into the ledger as they come, commits them in short transactions,
+    and keeps the tally. A context manager: leaving it commits what is written, or, on an
+    exception, rolls the open transaction back.
+
+    Rows go into the open transaction in groups of a few thousand while the workers parse on,
+    and a commit writes out the pages they touched. Writing a whole batch only when it was
+    complete made the writer's work come in bursts: when the last file was parsed, most of a
+    batch was still to write, a third of a second with one core idle.
+    """
 
     def __init__(
         self, ledger: SqliteLedger, report: IngestReport, total: int, progress: Progress | None
@@ -306,11 +322,24 @@ class _Committer:
         self.total = total
         self.progress = progress
         self.done = 0
-        self.pending: list[tuple[Outcome, FileCursor, FileResult]] = []
+        self.pending: list[tuple[Outcome, FileCursor, FileResult]] = []  # parsed, not written
         self.pending_events = 0
+        self.uncommitted = 0  # events written into the open transaction
         self.written = 0  # events committed by this run
         self.learned_prices: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self.last_flush = time.monotonic()
+        self.last_commit = time.monotonic()
+        self._transaction: ExitStack | None = None
+        self._db: sqlite3.Connection | None = None
+
+    def __enter__(self) -> _Committer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.commit()
+        elif self._transaction is not None:
+            transaction, self._transaction, self._db = self._transaction, None, None
+            transaction.__exit__(*exc)  # rolls back; the exception goes on
 
     def add(self, outcome: Outcome) -> None:
         if outcome.cursor is None:
@@ -326,22 +355,30 @@ class _Committer:
         self.done += outcome.cursor.offset - outcome.start
         if self.progress is not None:
             self.progress(min(self.done, self.total), self.total)
+        if self.total >= POOL_MIN_BYTES and self.done >= self.total * CHECKPOINT_AT:
+            self.ledger.checkpoint_in_background()
         if (
-            self.pending_events >= min(BATCH_EVENTS_MAX, max(BATCH_EVENTS, self.written // 4))
-            or len(self.pending) >= BATCH_FILES
-            or time.monotonic() - self.last_flush >= BATCH_SECONDS
+            self.uncommitted + self.pending_events
+            >= min(BATCH_EVENTS_MAX, max(BATCH_EVENTS, self.written // 4))
+            or time.monotonic() - self.last_commit >= BATCH_SECONDS
         ):
-            self.flush()
+            self.commit()
+        elif self.pending_events >= WRITE_EVENTS or len(self.pending) >= WRITE_FILES:
+            self.write()
 
-    def flush(self) -> None:
+    def write(self) -> None:
+        """Put the parsed files' rows and cursors into the open transaction (opened here)."""
         if not self.pending:
             return
+        if self._db is None:
+            self._transaction = ExitStack()
+            self._db = self._transaction.enter_context(self.ledger.write())
         batch = [
             FileBatch(c, p.prepared, p.notices, p.readings, p.agent_types)
             for _, c, p in self.pending
         ]
-        results = self.ledger.commit_files(batch)
-        self.written += self.pending_events
+        results = self.ledger.store_files(self._db, batch)
+        self.uncommitted += self.pending_events
         for source, result in results.items():
             stats = self.report.sources[source]
             stats.new_events += result.inserted
@@ -360,7 +397,16 @@ class _Committer:
                 self.report.unpriced_models.update(parsed.unpriced_models)
         self.pending.clear()
         self.pending_events = 0
-        self.last_flush = time.monotonic()
+
+    def commit(self) -> None:
+        """Write what is parsed and commit the open transaction."""
+        self.write()
+        if self._transaction is not None:
+            transaction, self._transaction, self._db = self._transaction, None, None
+            transaction.close()
+            self.written += self.uncommitted
+        self.uncommitted = 0
+        self.last_commit = time.monotonic()
 
 
 class _Pool:

@@ -9,6 +9,7 @@ at any moment leaves both as they were, and the next run reads those bytes again
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -114,6 +115,7 @@ class SqliteLedger:
         self._known_ids: set[int] | None = None
         self._known_checked = False
         self._data_version: int | None = None
+        self._checkpointer: threading.Thread | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(
@@ -147,7 +149,38 @@ class SqliteLedger:
                 delay = min(delay * 2, 0.2)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         self._db.close()
+
+    def checkpoint_in_background(self) -> None:
+        """Start copying the write-ahead log back into the database file, on a connection of
+        its own in a thread (SQLite works without the GIL), while this connection goes on.
+
+        A large ingest leaves up to 40 MB in the log, and the last connection to close copies
+        what is left: after a first import, the report waited 0.1-0.15 s for that copy on its
+        way out. Started near the end of the ingest, the copy runs beside its last writes and
+        the report instead. It takes no lock that readers or writers wait for (a passive
+        checkpoint); `close` waits for it to finish. Once per connection.
+        """
+        if self._checkpointer is not None:
+            return
+
+        def copy_back() -> None:
+            try:
+                db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            except sqlite3.Error:
+                return  # nothing lost: the last connection to close copies it instead
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass  # (as above)
+            finally:
+                db.close()
+
+        self._checkpointer = threading.Thread(target=copy_back, name="wal-checkpoint")
+        self._checkpointer.start()
 
     def __enter__(self) -> SqliteLedger:
         return self
@@ -220,8 +253,19 @@ class SqliteLedger:
     def commit_files(self, batch: Sequence[FileBatch]) -> dict[str, WriteResult]:
         """Store files' new events and advanced cursors in one transaction: all or nothing.
 
-        Returns what was written per source. The batch goes in as a few statements, not a
-        few per file: a first import of thousands of small files is dominated by them.
+        Returns what was written per source.
+        """
+        with self.write() as db:
+            return self.store_files(db, batch)
+
+    def store_files(
+        self, db: sqlite3.Connection, batch: Sequence[FileBatch]
+    ) -> dict[str, WriteResult]:
+        """`commit_files` inside a write transaction the caller holds (`write()`), so that a
+        large ingest can put rows in as files are parsed and commit several batches at once.
+
+        The batch goes in as a few statements, not a few per file: a first import of
+        thousands of small files is dominated by them.
         """
         by_source: dict[str, list[Prepared]] = {}
         for item in batch:
@@ -232,23 +276,22 @@ class SqliteLedger:
         readings = [(r.source, r.ts_ms, r.window, r.used_percent, r.window_minutes,
                      r.resets_at_ms, r.session_id, r.root)
                     for item in batch for r in item.readings]  # fmt: skip
-        with self.write() as db:
-            db.executemany(_SAVE_CURSOR, [_cursor_row(item.cursor, now) for item in batch])
-            results = {source: self._insert(db, parts) for source, parts in by_source.items()}
-            if notices:
-                db.executemany("INSERT OR IGNORE INTO limit_notices VALUES (?, ?, ?, ?, ?)",
-                               notices)  # fmt: skip
-            if readings:
-                db.executemany(
-                    "INSERT OR IGNORE INTO quota_readings (source, ts_ms, window, used_percent, "
-                    "window_minutes, resets_at_ms, session_id, root) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    readings,
-                )
-            agent_types = [(a.agent_id, a.agent_type, int(a.authoritative))
-                           for item in batch for a in item.agent_types]  # fmt: skip
-            if agent_types:
-                db.executemany(_SAVE_AGENT_TYPE, agent_types)
+        db.executemany(_SAVE_CURSOR, [_cursor_row(item.cursor, now) for item in batch])
+        results = {source: self._insert(db, parts) for source, parts in by_source.items()}
+        if notices:
+            db.executemany("INSERT OR IGNORE INTO limit_notices VALUES (?, ?, ?, ?, ?)",
+                           notices)  # fmt: skip
+        if readings:
+            db.executemany(
+                "INSERT OR IGNORE INTO quota_readings (source, ts_ms, window, used_percent, "
+                "window_minutes, resets_at_ms, session_id, root) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                readings,
+            )
+        agent_types = [(a.agent_id, a.agent_type, int(a.authoritative))
+                       for item in batch for a in item.agent_types]  # fmt: skip
+        if agent_types:
+            db.executemany(_SAVE_AGENT_TYPE, agent_types)
         return results
 
     def commit_file(
