@@ -21,6 +21,7 @@ from spendlane.sources import LOG_SOURCES
 
 if TYPE_CHECKING:
     import sqlite3
+    from types import TracebackType
 
     from spendlane.ingest_pool import Workers
     from spendlane.ingest_worker import FileResult, Setup
@@ -334,12 +335,17 @@ class _Committer:
     def __enter__(self) -> _Committer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if error is None:
             self.commit()
         elif self._transaction is not None:
             transaction, self._transaction, self._db = self._transaction, None, None
-            transaction.__exit__(*exc)  # rolls back; the exception goes on
+            transaction.__exit__(kind, error, trace)  # rolls back; the exception goes on
 
     def add(self, outcome: Outcome) -> None:
         if outcome.cursor is None:
