@@ -462,7 +462,7 @@ def _in_time_order(tasks: list[Task]) -> list[Task]:
     the rollup. Files written in the same weeks hold calls of the same weeks, whose rows land
     on the same pages of the time index, the rollup and the plan-window readings; taken in
     that order, a batch touches a slice of those pages instead of nearly all of them (on a
-    first import of 1 GB, 57,000 page writes instead of 88,000, and 5-10 % less time). Only the
+    first import of 1 GB, 57,000 page writes instead of 88,000, and 5-7 % less time). Only the
     id index, keyed by hashes, still takes each batch everywhere. Sessions of every size happen
     every week, so small and large files stay mixed over the whole run and the workers finish
     together.

@@ -347,7 +347,9 @@ class SqliteLedger:
         db.executemany(_INSERT_CONTEXT, contexts)
         known = self._known_stored_ids(db)
         if known is not None:
-            stored = self._stored(db, [i for i in rows if i in known]) if known else {}
+            # (usually none of them: one set operation instead of a loop over the rows)
+            repeats = [] if known.isdisjoint(rows) else [i for i in rows if i in known]
+            stored = self._stored(db, repeats) if repeats else {}
         else:
             stored = self._stored(db, list(rows))
         fresh = list(rows.values())
