@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from spendlane.demo import claude_assistant, codex_line, codex_token_count, codex_usage, iso
-from spendlane.events import MAX_COST_NANO, MAX_TOKENS, best_copies
+from spendlane.events import MAX_COST_NANO, MAX_TOKENS, best_copies, implausible
 from spendlane.ledger.sqlite import FileCursor
 from spendlane.money import usd_to_nano
 from spendlane.sources import claude_code, codex
@@ -443,6 +443,7 @@ def test_claude_parser_keeps_good_lines_and_counts_bad_ones(
     events, malformed = expected_claude(lines, start)
     assert [claude_event(e) for e in parsed.events] == events
     assert parsed.malformed == malformed
+    assert parsed.plausible and not [e for e in parsed.events if implausible(e)]
     good_keys = {f"cc:good-{n}:req-{n}" for n in range(sum(is_good))}
     assert good_keys <= {e.key for e in parsed.events}
 
@@ -478,7 +479,10 @@ def test_claude_streamed_copies_give_the_best_copy_of_each_call(
 @SETTINGS
 @given(mangled_assistant(), st.integers(0, 10**6))
 def test_claude_one_mangled_line(line: bytes, offset: int) -> None:
+    """Whatever a field holds, the line gives its call or is malformed; and a call it gives is
+    within the bounds the ingest relies on the parser for (`Parsed.plausible`)."""
     parsed = claude_code.parse(chunk_of(line + b"\n", offset), CLAUDE_PATH)
+    assert parsed.plausible and not [e for e in parsed.events if implausible(e)]
     outcome = claude_oracle(line, offset)
     assert [claude_event(e) for e in parsed.events] == (
         [outcome] if isinstance(outcome, tuple) else []

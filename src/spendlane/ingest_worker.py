@@ -145,6 +145,7 @@ def process(task: Task) -> Outcome:
     assert _worker_pricer is not None
     source = LOG_SOURCES[task.source]
     parsed = Parsed([])
+    checked = True  # every part's events are known plausible (`Parsed.plausible`)
     cursor = task.cursor
     first: Chunk | None = None
     try:
@@ -157,6 +158,7 @@ def process(task: Task) -> Outcome:
             if chunk.data:
                 part = source.parse(chunk, task.path)
                 parsed.events.extend(part.events)
+                checked = checked and part.plausible
                 parsed.notices.extend(part.notices)
                 parsed.readings.extend(part.readings)
                 parsed.agent_types.extend(part.agent_types)
@@ -188,7 +190,7 @@ def process(task: Task) -> Outcome:
         for event in parsed.events:
             if event.account is None:
                 event.account, event.auth_mode = account
-    plausible = [e for e in parsed.events if implausible(e) is None]
+    plausible = parsed.events if checked else [e for e in parsed.events if implausible(e) is None]
     corrupt = len(parsed.events) - len(plausible)  # counted as malformed, never stored
     best, duplicates = best_copies(plausible)
     duplicates += parsed.duplicates

@@ -20,6 +20,10 @@ class Parsed(msgspec.Struct):
     duplicates: int = 0  # copies of a call this chunk holds a better copy of
     state: str | None = None
     resume_at: int | None = None  # an object cut off at the chunk's end starts here
+    # Every event is within `events.implausible`'s bounds: the parser applied them to each
+    # copy before ranking it (so that a corrupt copy never outranks a real one), and the
+    # ingest need not look again (a tenth of a microsecond a field, for every call).
+    plausible: bool = False
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
