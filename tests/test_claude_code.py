@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.conftest import Env
 
 from spendlane.demo import claude_assistant, claude_user, write_jsonl
@@ -226,6 +228,27 @@ def test_both_default_roots_merged(env: Env, tmp_path: Path) -> None:
 def test_project_dir_of_nested_subagent_file() -> None:
     path = "/r/projects/-home-x/abc/subagents/agent-1.jsonl"
     assert claude_code.project_dir_of(path) == "-home-x"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["projects", "-home-x", "abc", "subagents", "a.jsonl", "p r"])
+        | st.text(st.characters(blacklist_characters="/\x00"), min_size=1, max_size=6).filter(
+            lambda name: name != "."  # a listed folder has no "." part; pathlib drops it
+        ),
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_project_dir_of_reads_paths_as_pathlib_does(segments: list[str], absolute: bool) -> None:
+    """The string-split reading (pathlib costs more than the rest of a small file) gives what
+    the folder parts say: the folder right under the innermost `projects` that is not the
+    file itself."""
+    path = ("/" if absolute else "") + "/".join(segments)
+    parts = PurePosixPath(path).parts
+    expected = next((parts[i + 1] for i in range(len(parts) - 2, -1, -1)
+                     if parts[i] == "projects" and i + 1 < len(parts) - 1), None)  # fmt: skip
+    assert claude_code.project_dir_of(path) == expected
 
 
 def test_large_file_read_in_slices_counts_everything_once(
