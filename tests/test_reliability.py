@@ -1138,3 +1138,29 @@ def test_a_large_ingest_copies_the_log_back_beside_its_last_writes(
             f.write(cc(77) + b"\n")
         assert env.ingest(ledger).new_events == 1
     assert started == []
+
+
+def test_rows_are_committed_while_the_workers_are_deep_in_a_large_file(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """When no result comes for a while, what is written is committed: another writer never
+    waits on an open transaction for as long as one large file takes to parse."""
+    paths = _three_files(env)
+    for age, path in enumerate(reversed(paths)):  # the largest is the newest: parsed last
+        os.utime(path, (1_000_000 - age, 1_000_000 - age))
+    slow, seen = str(paths[2]), tmp_path / "seen"
+
+    def slow_read(path: str, *args: Any, **kwargs: Any) -> Chunk | None:
+        if path == slow:  # in a worker: wait, then see what the ledger holds meanwhile
+            time.sleep(1.0)
+            with contextlib.closing(sqlite3.connect(env.ledger_path)) as db:
+                seen.write_text(str(db.execute("SELECT COUNT(*) FROM events").fetchone()[0]))
+        return read_new(path, *args, **kwargs)
+
+    monkeypatch.setattr("spendlane.ingest_worker.read_new", slow_read)
+    monkeypatch.setattr("spendlane.ingest.POOL_MIN_BYTES", 0)
+    monkeypatch.setattr("spendlane.ingest.IDLE_SECONDS", 0.1)
+    with env.ledger() as ledger:
+        report = env.ingest(ledger, workers=2)
+    assert report.new_events == 6
+    assert seen.read_text() == "3"  # the two other files' calls (1 + 2), committed meanwhile

@@ -42,6 +42,8 @@ BATCH_SECONDS = 1.0  # and at least this often, so a long first run keeps what i
 # left to write when the last file is parsed.
 WRITE_EVENTS = 5_000
 WRITE_FILES = 100
+# When the workers send nothing for this long, what is written is committed (see `idle`).
+IDLE_SECONDS = 0.25
 # When this share of a large ingest is parsed, the log starts being copied back into the
 # database file beside the last writes (see `SqliteLedger.checkpoint_in_background`).
 CHECKPOINT_AT = 0.9
@@ -221,7 +223,10 @@ def _execute(
 
     with few_collections(), committer:
         for outcome in _run(tasks, setup, committer.total, pool):
-            committer.add(outcome)
+            if outcome is None:
+                committer.idle()
+            else:
+                committer.add(outcome)
     if committer.learned_prices:
         ledger.remember_prices(list(committer.learned_prices.values()))
 
@@ -404,6 +409,12 @@ class _Committer:
         self.pending.clear()
         self.pending_events = 0
 
+    def idle(self) -> None:
+        """Nothing has come for a while (the workers are deep in large files): commit what
+        is written, so that another writer does not wait on an open transaction meanwhile."""
+        if self._transaction is not None or self.pending:
+            self.commit()
+
     def commit(self) -> None:
         """Write what is parsed and commit the open transaction."""
         self.write()
@@ -439,13 +450,14 @@ class _Pool:
             self.workers = None
 
 
-def _run(tasks: list[Task], setup: Setup, total: int, pool: _Pool) -> Iterable[Outcome]:
+def _run(tasks: list[Task], setup: Setup, total: int, pool: _Pool) -> Iterable[Outcome | None]:
+    """Each file's outcome; None when the workers have sent nothing for a while."""
     if not tasks:
         return
     if len(tasks) >= 2:
         pool.planned(total)
         if pool.workers is not None and total >= POOL_MIN_BYTES:
-            yield from pool.workers.run(_in_time_order(tasks), setup)
+            yield from pool.workers.run(_in_time_order(tasks), setup, IDLE_SECONDS)
             return
     pool.close()
     from spendlane.ingest_worker import init_worker, process

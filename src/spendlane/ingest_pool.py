@@ -57,8 +57,9 @@ class Workers:
             self.close()
             raise
 
-    def run(self, ordered: list[Task], setup: Setup) -> Iterator[Outcome]:
-        """Process the tasks, yielding outcomes as they come.
+    def run(self, ordered: list[Task], setup: Setup, idle_after: float) -> Iterator[Outcome | None]:
+        """Process the tasks, yielding outcomes as they come, and None whenever none has come
+        for `idle_after` seconds (the workers are deep in large files).
 
         Each worker takes the next task from a shared counter (in `ordered` order) and sends
         each outcome down its own pipe; one thread here receives them. A worker's exception
@@ -74,7 +75,14 @@ class Workers:
                 target=_drain, args=(self._results, outcomes), daemon=True
             )
             self._drain.start()
-            while (message := outcomes.get()) is not None:
+            while True:
+                try:
+                    message = outcomes.get(timeout=idle_after)
+                except queue.Empty:
+                    yield None
+                    continue
+                if message is None:
+                    break
                 if isinstance(message, BaseException):
                     raise message
                 yield message
