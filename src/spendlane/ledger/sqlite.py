@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from spendlane.ledger.rows import Prepared
 
 BUSY_TIMEOUT_S = 60.0
+CHECKPOINT_WAIT_S = 10.0  # at most, for a background checkpoint to end (see `close`)
 CACHE_KIB = 64 * 1024  # page cache: random-key inserts into a large ledger stay in memory
 
 # Python 3.11's sqlite3 binds None through its adapter protocol, and on the way looks up an
@@ -150,7 +151,8 @@ class SqliteLedger:
 
     def close(self) -> None:
         if self._checkpointer is not None:
-            self._checkpointer.join()
+            # It waits on no lock, so it ends within its copy; the bound is a safety net.
+            self._checkpointer.join(timeout=CHECKPOINT_WAIT_S)
             self._checkpointer = None
         self._db.close()
 
@@ -162,14 +164,15 @@ class SqliteLedger:
         what is left: after a first import, the report waited 0.1-0.15 s for that copy on its
         way out. Started near the end of the ingest, the copy runs beside its last writes and
         the report instead. It takes no lock that readers or writers wait for (a passive
-        checkpoint); `close` waits for it to finish. Once per connection.
+        checkpoint), and waits for none itself: it is best effort, and what it does not copy
+        the last connection to close does. `close` waits for it. Once per connection.
         """
         if self._checkpointer is not None:
             return
 
         def copy_back() -> None:
             try:
-                db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
             except sqlite3.Error:
                 return  # nothing lost: the last connection to close copies it instead
             try:
@@ -179,7 +182,7 @@ class SqliteLedger:
             finally:
                 db.close()
 
-        self._checkpointer = threading.Thread(target=copy_back, name="wal-checkpoint")
+        self._checkpointer = threading.Thread(target=copy_back, name="wal-checkpoint", daemon=True)
         self._checkpointer.start()
 
     def __enter__(self) -> SqliteLedger:
