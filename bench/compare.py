@@ -1,6 +1,6 @@
 """Time spendlane cold and warm, and ccusage, on one corpus; print a markdown table.
 
-    python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--cold-runs 3]
+    python bench/compare.py [--size-mb 1000] [--corpus DIR] [--ccusage PATH] [--cold-runs 7]
                             [--warm-runs 5]
     python bench/compare.py --warm-only [--warm-runs 9]
     python bench/compare.py --python /usr/bin/python3.11 ...
@@ -16,7 +16,9 @@ peak RSS comes from /usr/bin/time, wall time is measured around it. Results also
 bench/out/results.json.
 
 Cold runs of spendlane and ccusage alternate (spendlane on an empty ledger each time) and the
-medians are reported: on a shared 2-core machine one run can be 10 % off the next.
+medians are reported, with their ratio: on a shared 2-core machine one run can be 10 % off the
+next, and the same VM on another host can be a third faster or slower, so the output names the
+CPU it ran on.
 
 --warm-only times only the warm run, against a ledger kept in bench/out/warm-<corpus>/ (made
 by one cold run the first time), after one untimed warm run, as the full run's warm runs follow
@@ -27,6 +29,7 @@ to bench/out/warm.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -65,6 +68,19 @@ def timed(command: list[str], env: dict[str, str]) -> Run:
     return round(wall, 3), int(rss_kib) // 1024, json.loads(done.stdout), cpu
 
 
+def machine() -> str:
+    """The CPU model and core count, as the figures depend on them (Linux; else the platform)."""
+    import platform
+
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def interpreter_venv(python: str) -> Path:
     """A venv under bench/out/ for `python`, with this project installed (editable, so it
     runs the working tree), made the first time it is asked for."""
@@ -97,7 +113,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1000)
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--ccusage", default=os.environ.get("CCUSAGE"))
-    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument("--python", help="run spendlane under this interpreter (own venv)")
     parser.add_argument(
@@ -130,7 +146,8 @@ def main() -> None:
         [str(venv / "bin" / "python"), "-c", "import sys; print(sys.version.split()[0], "
          "sys.base_prefix)"], capture_output=True, text=True, check=False,
     ).stdout.strip()  # fmt: skip
-    results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest}, "python": interpreter}
+    results: dict[str, Any] = {"corpus": {"path": str(corpus), **manifest},
+                               "python": interpreter, "machine": machine()}  # fmt: skip
     ccusage = ns.ccusage or shutil.which("ccusage")
     local = REPO / ".cache/ccusage/node_modules/.bin/ccusage"
     ccusage = ccusage or (str(local) if local.exists() else None)
@@ -158,12 +175,13 @@ def main() -> None:
                 "totals": {k: median[2]["totals"][k] for k in TOKENS},
             }
             results["tokens_equal"] = results["ccusage"]["totals"] == results["spendlane_totals"]
+            results["ratio"] = round(cold[0] / median[0], 3)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     (BENCH / "out").mkdir(exist_ok=True)
     (BENCH / "out" / "results.json").write_text(json.dumps(results, indent=2))
     print(f"Corpus: {manifest['bytes'] / 1e6:,.0f} MB, {manifest['files']:,} files; "
-          f"spendlane on Python {interpreter}\n")  # fmt: skip
+          f"spendlane on Python {interpreter}; {results['machine']}\n")  # fmt: skip
     print("| run | wall | peak memory |")
     print("|---|---|---|")
     runs = ns.cold_runs
@@ -177,6 +195,7 @@ def main() -> None:
               f"| {c['peak_mib']} MiB |")  # fmt: skip
         print(f"\nCold runs: spendlane {results['spendlane_cold']['runs']}, "
               f"ccusage {c['runs']}")  # fmt: skip
+        print(f"Ratio of the medians, spendlane / ccusage: {results['ratio']:.2f}")
         print(f"CPU (user + system), medians: spendlane "
               f"{results['spendlane_cold']['cpu_seconds']:.2f} s, ccusage "
               f"{c['cpu_seconds']:.2f} s")  # fmt: skip
