@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 _VALUE_FLAGS = {
     "--provider": "provider", "--model": "model", "--agent": "agent", "--project": "project",
@@ -36,10 +37,40 @@ def run() -> None:
 
         code = quick_report(sys.argv[1:])
     if code is not None:
-        sys.exit(code)
+        leave(code)
     from spendlane.cli import main
 
     main()
+
+
+def leave(code: int) -> NoReturn:
+    """End the process with `code` once the quick path has answered, without tearing the
+    interpreter down when nothing is left to do.
+
+    Freeing a report's objects one by one at exit (the price catalog, the ids a first import
+    stored) takes 8 ms of a 75 ms warm report and ~45 ms after a first import, and nobody
+    waits for it: the ledger is closed and alerts go out in a process of their own. The usual
+    exit is kept whenever something may still be running or owed at exit: another thread, a
+    child process, or the resource tracker of a spawned worker (not Linux's fork), or output
+    that cannot be flushed (the reader went away: then Python's own exit reports it as always).
+    """
+    import os
+
+    threading = sys.modules.get("threading")
+    multiprocessing = sys.modules.get("multiprocessing")
+    if (
+        (threading is None or threading.active_count() == 1)
+        and (multiprocessing is None or not multiprocessing.active_children())
+        and "multiprocessing.resource_tracker" not in sys.modules
+    ):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed or broken stream: the usual exit says so
+            pass
+        else:
+            os._exit(code)
+    sys.exit(code)
 
 
 def _parse(argv: list[str]) -> dict[str, str | bool] | None:
