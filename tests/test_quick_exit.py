@@ -43,9 +43,9 @@ def test_a_long_report_arrives_whole_through_a_pipe(env: Env) -> None:
     assert report["totals"]["inputTokens"] == sum(1000 + day for day in range(400))
 
 
-def _probe(env: Env, marker: Path, setup: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """The console script's `run()` in a child, with an exit handler that leaves a marker
-    when the interpreter is torn down the usual way."""
+def _probe(marker: Path, setup: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """The console script's `run()` in a child (in the test's home), with an exit handler
+    that leaves a marker when the interpreter is torn down the usual way."""
     code = (
         "import atexit, sys, threading, time\n"
         f"atexit.register(lambda: open({str(marker)!r}, 'w').write('torn down'))\n"
@@ -63,7 +63,7 @@ def test_with_nothing_else_running_the_process_ends_without_teardown(
 ) -> None:
     _record_days(env, 3)
     marker = tmp_path / "marker"
-    out = _probe(env, marker, "", ["daily", "--json", "--no-ingest", "--since", "2025-01-01"])
+    out = _probe(marker, "", ["daily", "--json", "--no-ingest", "--since", "2025-01-01"])
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["daily"]) == 3
     assert not marker.exists()  # exit handlers did not run: no teardown
@@ -78,7 +78,7 @@ def test_a_running_thread_gets_the_usual_exit(env: Env, tmp_path: Path) -> None:
         "    print('the thread finished', file=sys.stderr, flush=True)\n"
         "threading.Thread(target=late).start()"
     )
-    out = _probe(env, marker, late, ["daily", "--json", "--no-ingest", "--since", "2025-01-01"])
+    out = _probe(marker, late, ["daily", "--json", "--no-ingest", "--since", "2025-01-01"])
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["daily"]) == 3
     assert "the thread finished" in out.stderr  # waited for, as Python always does
@@ -87,11 +87,11 @@ def test_a_running_thread_gets_the_usual_exit(env: Env, tmp_path: Path) -> None:
 
 def test_the_exit_code_is_the_commands(env: Env, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    out = _probe(env, marker, "", ["daily", "--since", "2026-13-01"])  # click says what's wrong
+    out = _probe(marker, "", ["daily", "--since", "2026-13-01"])  # click says what's wrong
     assert out.returncode == 2
     assert "2026-13-01" in out.stderr
     assert marker.read_text() == "torn down"  # click's path: the usual exit
-    quick_exit = _probe(env, marker, "", ["check", "--json"])
+    quick_exit = _probe(marker, "", ["check", "--json"])
     assert quick_exit.returncode == 0, quick_exit.stderr
     assert json.loads(quick_exit.stdout)["decision"] == "allow"
 
@@ -141,3 +141,16 @@ def test_leave_exits_the_usual_way_while_another_thread_runs(
     with pytest.raises(SystemExit) as exited:
         quick.leave(10)
     assert exited.value.code == 10
+
+
+def test_leave_exits_the_usual_way_while_a_child_process_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(multiprocessing, "active_children", lambda: [object()])
+    monkeypatch.setattr(os, "_exit", _fake_exit)
+    with pytest.raises(SystemExit) as exited:
+        quick.leave(0)
+    assert exited.value.code == 0
